@@ -1,0 +1,46 @@
+"""The one Spark session factory: jobs and tests build their sessions here and nowhere else."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from pinlake import jvm
+from pinlake.settings import Settings, get_settings
+
+# The conf Delta's own test suite uses: few shuffle partitions, no UI.
+TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+}
+
+
+def base_conf(settings: Settings) -> dict[str, str]:
+    """Delta, the Kafka source, UTC everywhere, and the pinned jars from the JVM cache."""
+    return {
+        "spark.jars": ",".join(str(j) for j in jvm.jars("spark")),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(settings.data_root / "spark-warehouse"),
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+    }
+
+
+def get_spark(app_name: str = "pinlake", settings: Settings | None = None,
+              conf: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session with Delta and the Kafka source, on the configured master."""
+    settings = settings or get_settings()
+    builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
+    for key, value in {**base_conf(settings), **(conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,3 @@
+"""pinlake: a lakehouse for Pinterest-style posting events."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,69 @@
+"""The `pinlake` command line: the user's surface over the local stack and the pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pinlake.settings import get_settings
+
+app = typer.Typer(
+    help="pinlake: Pinterest-style events -> Kafka -> Delta bronze/silver/gold -> DuckDB.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _supervisor():
+    from pinlake.supervisor import Supervisor
+
+    return Supervisor(get_settings())
+
+
+def _say(name: str, what: str) -> None:
+    console.print(f"[bold]{name}[/bold]: {what}")
+
+
+@app.command()
+def up() -> None:
+    """Start the local stack (Kafka broker, ...) and wait until each service is healthy."""
+    from pinlake.jvm import JvmArtifactsMissing
+    from pinlake.supervisor import ServiceFailed
+
+    try:
+        _supervisor().up(on_event=_say)
+    except (ServiceFailed, JvmArtifactsMissing) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"stack is up; data under {get_settings().data_root}. `pinlake status` shows it.")
+
+
+@app.command()
+def down() -> None:
+    """Stop every local service that `pinlake up` started."""
+    _supervisor().down(on_event=_say)
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
+    """Show each local service: pid, address, health, log file."""
+    report = _supervisor().status()
+    if as_json:
+        typer.echo(json.dumps({"data_root": str(get_settings().data_root), "services": report}, indent=2))
+        return
+    table = Table("service", "state", "pid", "address", "log")
+    for name, entry in report.items():
+        state = ("[green]healthy[/green]" if entry["healthy"] else "[yellow]unhealthy[/yellow]") \
+            if entry["running"] else "[dim]stopped[/dim]"
+        table.add_row(name, state, str(entry["pid"] or "-"), entry["address"], entry["log"])
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

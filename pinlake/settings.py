@@ -1,0 +1,84 @@
+"""pinlake's settings: one class, read from `PINLAKE_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TOPICS = {"pin": "pinterest.pin", "geo": "pinterest.geo", "user": "pinterest.user"}
+
+
+class Settings(BaseSettings):
+    """Every knob of pinlake; local, compose and cluster runs differ only here."""
+
+    model_config = SettingsConfigDict(env_prefix="PINLAKE_", env_file=".env", extra="ignore")
+
+    data_root: Path = Field(Path("var"), description="Runtime data: tables, checkpoints, logs.")
+    lakehouse_root: str | None = Field(
+        None, description="Root of the Delta tables (a path or object-store URI); default <data_root>/lakehouse."
+    )
+    jvm_cache: Path = Field(
+        Path.home() / ".cache" / "pinlake" / "jvm", description="Resolved JVM artifacts (outside git)."
+    )
+
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka bootstrap servers; default the local broker, 127.0.0.1:<kafka_port>."
+    )
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_partitions: int = 3
+    kafka_heap: str = "512m"
+
+    spark_master: str = "local[*]"
+    spark_shuffle_partitions: int = 4
+    spark_driver_memory: str = "2g"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_key: SecretStr | None = Field(None, description="When set, requests need X-API-Key.")
+
+    @field_validator("data_root", "jvm_cache")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def bootstrap(self) -> str:
+        """The Kafka bootstrap servers to use."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def lakehouse(self) -> str:
+        """Where the Delta tables live."""
+        return self.lakehouse_root or str(self.data_root / "lakehouse")
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files of the local services."""
+        return self.data_root / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        """One log file per local service."""
+        return self.data_root / "logs"
+
+    def child_env(self) -> dict[str, str]:
+        """Every setting as a PINLAKE_* variable, so child processes see the same settings."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"PINLAKE_{name.upper()}"] = str(value)
+        return env
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

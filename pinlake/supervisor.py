@@ -1,0 +1,182 @@
+"""The local process supervisor behind `pinlake up`, `status` and `down`.
+
+Each service runs in its own process group (its own session), logs to
+`<data_root>/logs/<name>.log` and is tracked by `<data_root>/run/<name>.pid`, a JSON file
+holding the pid and the process's start time, so that a pid file left behind by a crash
+(or a pid reused by another process) is recognised as stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from pinlake import kafka
+from pinlake.settings import Settings
+
+
+@dataclass(frozen=True)
+class Service:
+    """How to run, check and stop one local service."""
+
+    name: str
+    command: Callable[[Settings], list[str]]
+    address: Callable[[Settings], str]
+    healthy: Callable[[Settings], bool]
+    prepare: Callable[[Settings], None] = lambda s: None
+    after_start: Callable[[Settings], None] = lambda s: None
+    stop_signal: int = signal.SIGTERM
+    start_timeout: float = 90.0
+    extra: Callable[[Settings], dict] = field(default=lambda s: {})
+
+
+KAFKA = Service(
+    name="kafka",
+    command=kafka.command,
+    address=lambda s: s.bootstrap,
+    healthy=lambda s: kafka.healthy(s.bootstrap),
+    prepare=kafka.prepare,
+    after_start=lambda s: kafka.create_topics(s.bootstrap, s.kafka_partitions),
+    extra=lambda s: {"bootstrap": s.bootstrap},
+)
+
+# Start order; `down` stops them in reverse. Later services are appended here.
+SERVICES: list[Service] = [KAFKA]
+
+
+class ServiceFailed(RuntimeError):
+    """A service did not become healthy; the message names it and its log."""
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    """Poll `condition` until it is true or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+class Supervisor:
+    """Starts, inspects and stops the local services of one data root."""
+
+    def __init__(self, settings: Settings, services: list[Service] | None = None):
+        self.settings = settings
+        self.services = services if services is not None else SERVICES
+        self._children: dict[str, subprocess.Popen] = {}
+
+    def _pid_file(self, name: str) -> Path:
+        return self.settings.run_dir / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        """The log file of one service."""
+        return self.settings.log_dir / f"{name}.log"
+
+    def process(self, name: str) -> psutil.Process | None:
+        """The running process of a service, or None (a stale pid file is removed)."""
+        path = self._pid_file(name)
+        try:
+            record = json.loads(path.read_text())
+            proc = psutil.Process(record["pid"])
+            if abs(proc.create_time() - record["create_time"]) < 0.5 and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
+        except FileNotFoundError:
+            return None
+        except (psutil.NoSuchProcess, ValueError, KeyError, json.JSONDecodeError):
+            pass
+        path.unlink(missing_ok=True)
+        return None
+
+    def start(self, service: Service) -> bool:
+        """Start one service unless it runs already; wait until it is healthy."""
+        if self.process(service.name):
+            return False
+        for folder in (self.settings.run_dir, self.settings.log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        service.prepare(self.settings)
+        env = {**os.environ, **self.settings.child_env()}
+        with open(self.log_file(service.name), "ab") as log:
+            child = subprocess.Popen(
+                service.command(self.settings), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            )
+        self._children[service.name] = child
+        record = {"pid": child.pid, "create_time": psutil.Process(child.pid).create_time(),
+                  "address": service.address(self.settings)}
+        self._pid_file(service.name).write_text(json.dumps(record))
+        if not wait_until(lambda: child.poll() is not None or service.healthy(self.settings),
+                          service.start_timeout) or child.poll() is not None:
+            self.stop(service)
+            raise ServiceFailed(
+                f"{service.name} did not become healthy within {service.start_timeout:.0f}s; "
+                f"see {self.log_file(service.name)}"
+            )
+        service.after_start(self.settings)
+        return True
+
+    def up(self, on_event: Callable[[str, str], None] = lambda name, what: None) -> None:
+        """Start every service in order."""
+        for service in self.services:
+            on_event(service.name, "starting")
+            started = self.start(service)
+            on_event(service.name, "started" if started else "already running")
+
+    def stop(self, service: Service, timeout: float = 30.0) -> bool:
+        """Stop a service's whole process group; SIGKILL what outlives `timeout`."""
+        proc = self.process(service.name)
+        if proc is None:
+            return False
+        try:
+            family = [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            family = [proc]
+        for sig in (service.stop_signal, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            for member in family:  # members that left the group are signalled one by one
+                try:
+                    member.send_signal(sig)
+                except psutil.NoSuchProcess:
+                    pass
+            child = self._children.get(service.name)
+            gone, alive = psutil.wait_procs(family, timeout=timeout if sig != signal.SIGKILL else 10)
+            if child is not None:
+                child.poll()
+            if not alive:
+                break
+        self._children.pop(service.name, None)
+        self._pid_file(service.name).unlink(missing_ok=True)
+        return True
+
+    def down(self, on_event: Callable[[str, str], None] = lambda name, what: None) -> None:
+        """Stop every service, in reverse start order."""
+        for service in reversed(self.services):
+            stopped = self.stop(service)
+            on_event(service.name, "stopped" if stopped else "not running")
+
+    def status(self) -> dict[str, dict]:
+        """Each service's pid, address, state and health."""
+        report = {}
+        for service in self.services:
+            proc = self.process(service.name)
+            report[service.name] = {
+                "running": proc is not None,
+                "pid": proc.pid if proc else None,
+                "address": service.address(self.settings),
+                "healthy": bool(proc) and service.healthy(self.settings),
+                "log": str(self.log_file(service.name)),
+                **service.extra(self.settings),
+            }
+        return report

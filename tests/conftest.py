@@ -1,0 +1,67 @@
+"""Shared fixtures: real services on free loopback ports, one Spark session for the run."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pinlake.settings import Settings
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_settings(data_root: Path, **overrides) -> Settings:
+    """Settings for an isolated stack: its own data root and free ports."""
+    return Settings(
+        data_root=data_root,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        api_port=free_port(),
+        kafka_heap="384m",
+        **overrides,
+    )
+
+
+def processes_of(data_root: Path) -> list[psutil.Process]:
+    """Every live process whose environment points at this data root."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and \
+                    proc.environ().get("PINLAKE_DATA_ROOT") == str(data_root):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(tmp_path_factory) -> Settings:
+    """A real single-node Kafka broker (KRaft) with the contract's topics, for the session."""
+    from pinlake.supervisor import KAFKA, Supervisor
+
+    settings = make_settings(tmp_path_factory.mktemp("kafka-stack"))
+    supervisor = Supervisor(settings, [KAFKA])
+    supervisor.start(KAFKA)
+    yield settings
+    supervisor.down()
+    assert not processes_of(settings.data_root), "the broker outlived its fixture"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One Spark session for the run, built by the project's factory with Delta's test conf."""
+    from lakehouse.spark import TEST_CONF, get_spark
+
+    settings = Settings(data_root=tmp_path_factory.mktemp("spark"), spark_master="local[2]")
+    session = get_spark("pinlake-tests", settings=settings, conf=TEST_CONF)
+    yield session
+    session.stop()

@@ -1,0 +1,53 @@
+"""The session factory's Spark has Delta and the Kafka source on its classpath."""
+
+import json
+
+import pytest
+from confluent_kafka import Producer
+from pyspark.sql import Row
+from pyspark.testing import assertDataFrameEqual
+
+from lakehouse import tables
+
+pytestmark = pytest.mark.integration
+
+
+def test_delta_table_round_trip(spark, tmp_path):
+    rows = [Row(ind=1, name="a"), Row(ind=2, name="b")]
+    df = spark.createDataFrame(rows, "ind bigint, name string")
+    tables.overwrite(df, "silver.example", root=str(tmp_path))
+    tables.append(spark.createDataFrame([Row(ind=3, name="c")], df.schema), "silver.example", root=str(tmp_path))
+
+    assert tables.exists(spark, "silver.example", root=str(tmp_path))
+    assert (tmp_path / "silver" / "example" / "_delta_log").is_dir()
+    assertDataFrameEqual(tables.read(spark, "silver.example", root=str(tmp_path)),
+                         rows + [Row(ind=3, name="c")])
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{tmp_path}/silver/example`").collect()
+    assert [h.operation for h in history] == ["WRITE", "WRITE"]
+
+
+def test_kafka_source_reads_a_topic(spark, kafka_settings):
+    topic = "pinterest.geo"
+    producer = Producer({"bootstrap.servers": kafka_settings.bootstrap})
+    records = [{"ind": 9000 + i, "country": f"c{i}"} for i in range(3)]
+    for record in records:
+        producer.produce(topic, key=str(record["ind"]), value=json.dumps(record))
+    assert producer.flush(30) == 0
+
+    df = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", kafka_settings.bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .load()
+        .selectExpr("CAST(key AS STRING) AS key", "CAST(value AS STRING) AS value")
+    )
+    got = {row.key: row.value for row in df.collect()}
+    assert [json.loads(got[str(r["ind"])]) for r in records] == records
+
+
+def test_table_names_are_checked():
+    with pytest.raises(ValueError, match="not a lakehouse table name"):
+        tables.table_path("pins")
+    with pytest.raises(ValueError):
+        tables.table_path("silver.../etc")
