@@ -65,5 +65,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     console.print(table)
 
 
+# Each area keeps its commands in its own module, with a `register(app)` that adds them.
+# Keep heavy imports (pyspark, fastapi, ...) inside the command functions.
+
+
 if __name__ == "__main__":
     app()

@@ -48,8 +48,14 @@ KAFKA = Service(
     extra=lambda s: {"bootstrap": s.bootstrap},
 )
 
-# Start order; `down` stops them in reverse. Later services are appended here.
-SERVICES: list[Service] = [KAFKA]
+
+def all_services() -> list[Service]:
+    """Every local service in start order; `down` stops them in reverse.
+
+    Each area defines its Service next to its code and is listed here (imports inside, so
+    that importing the supervisor stays cheap and free of cycles).
+    """
+    return [KAFKA]
 
 
 class ServiceFailed(RuntimeError):
@@ -72,7 +78,7 @@ class Supervisor:
 
     def __init__(self, settings: Settings, services: list[Service] | None = None):
         self.settings = settings
-        self.services = services if services is not None else SERVICES
+        self.services = services if services is not None else all_services()
         self._children: dict[str, subprocess.Popen] = {}
 
     def _pid_file(self, name: str) -> Path:
