@@ -31,7 +31,7 @@ system:
 	@command -v $(PYTHON) >/dev/null || { echo "pinlake needs $(PYTHON) on PATH"; exit 1; }
 
 # Build every pinned package into a wheelhouse once; then install offline from it.
-$(WHEELS)/.complete: $(LOCK)
+$(WHEELS)/.complete:  # content-addressed by the lock hash, so no mtime prerequisite
 	@mkdir -p $(WHEELS)
 	$(PYTHON) -m pip wheel -q -r $(LOCK) -w $(WHEELS)
 	@touch $@
