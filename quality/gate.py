@@ -1,0 +1,161 @@
+"""The quality gate: validate a candidate DataFrame against its table's suite, record, and stop on critical failures."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse import tables
+from pinlake.settings import Settings, get_settings
+from quality.results import ExpectationOutcome, append_results, outcomes_from
+from quality.suites import MIN_ROWS, USERS_WITH_JOIN_YEAR, build_suite
+
+DATASOURCE = "pinlake"
+BATCH_DEFINITION = "candidate"
+CONTEXT_KEYS = (MIN_ROWS, USERS_WITH_JOIN_YEAR)
+
+# What each gold table is built from: silver table -> the rows that can reach the gold table.
+# "Not empty when silver is not" means: when each of these has a row, the gold table has one.
+_PIN_SOURCES = {"silver.pins": None, "silver.geo": None, "silver.users": None}
+GOLD_SOURCES = {
+    "gold.category_by_country": {**_PIN_SOURCES, "silver.pins": "category IS NOT NULL",
+                                 "silver.geo": "country IS NOT NULL"},
+    "gold.category_by_year": {**_PIN_SOURCES, "silver.pins": "category IS NOT NULL"},
+    "gold.top_user_by_country": {**_PIN_SOURCES,
+                                 "silver.pins": "poster_name IS NOT NULL AND follower_count IS NOT NULL",
+                                 "silver.geo": "country IS NOT NULL"},
+    "gold.category_by_age_group": {**_PIN_SOURCES, "silver.pins": "category IS NOT NULL",
+                                   "silver.users": "age IS NOT NULL"},
+    "gold.median_followers_by_age_group": {**_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
+                                           "silver.users": "age IS NOT NULL"},
+    "gold.users_joined_by_year": {"silver.users": "date_joined IS NOT NULL"},
+    "gold.median_followers_by_join_year": {**_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
+                                           "silver.users": "date_joined IS NOT NULL"},
+    "gold.median_followers_by_age_group_and_join_year": {
+        **_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
+        "silver.users": "age IS NOT NULL AND date_joined IS NOT NULL"},
+}
+
+_checkpoints: dict[tuple[str, str], object] = {}
+_lock = threading.Lock()
+
+
+class QualityGateFailed(Exception):
+    """A candidate broke critical expectations; str() names the table and every one of them."""
+
+    def __init__(self, table: str, failures: list[ExpectationOutcome]):
+        self.table = table
+        self.failures = failures
+        named = "; ".join(_describe(o) for o in failures)
+        super().__init__(f"quality gate failed for {table}: {len(failures)} critical "
+                         f"expectation(s) failed: {named}")
+
+
+def _describe(outcome: ExpectationOutcome) -> str:
+    counts = f"{outcome.unexpected_count} unexpected of {outcome.element_count}" \
+        if outcome.unexpected_count is not None else f"observed {outcome.observed_value}"
+    return f"{outcome.expectation} ({counts})"
+
+
+def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
+          context: dict | None = None, settings: Settings | None = None) -> list[ExpectationOutcome]:
+    """Validate candidate `df` for `table`, record every outcome, raise QualityGateFailed on a critical failure.
+
+    Call it before committing `df` (write-audit-publish): nothing is written to `table` here.
+    Every expectation's outcome is appended to quality.results under `run_id` (use one run id
+    for a whole pipeline run: `pinlake quality` shows the latest run), and the Data Docs page
+    of this validation is rebuilt. Warnings are recorded and the call returns normally.
+
+    `context` carries what the candidate alone cannot tell; each key is optional, and what is
+    missing is computed from the current silver tables under `settings.lakehouse`:
+      - "min_rows": the least number of rows the candidate must have. Gold tables default to 1
+        when each silver table they are built from has a row that can reach them, else 0
+        (GOLD_SOURCES); silver tables default to 0.
+      - "users_with_join_year": for gold.users_joined_by_year, the number of silver.users rows
+        with a date_joined, which sum(number_users_joined) must equal.
+    `settings` defaults to the process's settings (lakehouse root and data root).
+    """
+    settings = settings or get_settings()
+    checkpoint = _checkpoint(settings, table)
+    parameters = _parameters(spark, table, context or {}, settings)
+    validated_at = datetime.now(timezone.utc)
+    outcomes = _run(checkpoint, df, table, run_id, parameters, validated_at)
+    append_results(spark, outcomes, settings)
+    failures = [o for o in outcomes if o.critical_failure]
+    if failures:
+        raise QualityGateFailed(table, failures)
+    return outcomes
+
+
+def _run(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
+         validated_at: datetime) -> list[ExpectationOutcome]:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    result = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=parameters,
+                            run_id=RunIdentifier(run_name=run_id, run_time=validated_at))
+    (validation,) = result.run_results.values()
+    return outcomes_from(validation, table, run_id, validated_at.replace(tzinfo=None))
+
+
+def _parameters(spark: SparkSession, table: str, context: dict, settings: Settings) -> dict:
+    unknown = sorted(set(context) - set(CONTEXT_KEYS))
+    if unknown:
+        raise ValueError(f"unknown quality context key(s) {unknown}; known: {list(CONTEXT_KEYS)}")
+    parameters = dict(context)
+    if MIN_ROWS not in parameters:
+        parameters[MIN_ROWS] = _default_min_rows(spark, table, settings)
+    if table == "gold.users_joined_by_year" and USERS_WITH_JOIN_YEAR not in parameters:
+        parameters[USERS_WITH_JOIN_YEAR] = _silver_rows(spark, "silver.users", "date_joined IS NOT NULL",
+                                                        settings, exists_only=False)
+    return parameters
+
+
+def _default_min_rows(spark: SparkSession, table: str, settings: Settings) -> int:
+    sources = GOLD_SOURCES.get(table)
+    if not sources:
+        return 0
+    return int(all(_silver_rows(spark, name, where, settings) for name, where in sources.items()))
+
+
+def _silver_rows(spark: SparkSession, name: str, where: str | None, settings: Settings,
+                 exists_only: bool = True) -> int:
+    """Rows of a silver table matching `where` (0 when the table does not exist yet)."""
+    if not tables.exists(spark, name, root=settings.lakehouse):
+        return 0
+    frame = tables.read(spark, name, root=settings.lakehouse)
+    if where:
+        frame = frame.where(where)
+    return frame.limit(1).count() if exists_only else frame.count()
+
+
+def _checkpoint(settings: Settings, table: str):
+    """The table's checkpoint in the file context (suite, validation, Data Docs action), cached."""
+    key = (str(settings.data_root), table)
+    with _lock:
+        if key not in _checkpoints:
+            _checkpoints[key] = _new_checkpoint(settings, table)
+        return _checkpoints[key]
+
+
+def _new_checkpoint(settings: Settings, table: str):
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    from quality.docs import gx_context
+
+    context = gx_context(settings)
+    suite = context.suites.add_or_update(build_suite(table))
+    existing = context.data_sources.all()
+    # Reuse the data source: replacing it would drop the assets other tables' checkpoints use.
+    source = existing[DATASOURCE] if DATASOURCE in existing else context.data_sources.add_spark(DATASOURCE)
+    asset = next((a for a in source.assets if a.name == table), None) or source.add_dataframe_asset(table)
+    batch = next((b for b in asset.batch_definitions if b.name == BATCH_DEFINITION), None) \
+        or asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+    validation = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=table, data=batch, suite=suite))
+    # The Data Docs action renders this validation's page and the index after every run.
+    return context.checkpoints.add_or_update(gx.Checkpoint(
+        name=table, validation_definitions=[validation], result_format="BASIC",
+        actions=[UpdateDataDocsAction(name="update_data_docs")]))
