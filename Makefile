@@ -13,7 +13,7 @@ LOCK_ID := $(shell sha256sum $(LOCK) | cut -c1-12)
 WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv jvm test unit integration demo lock clean-venv help
+.PHONY: setup system browser venv jvm test unit integration demo lock clean-venv help
 
 help:
 	@echo "make demo   set up, start the local stack, run the pipeline, print answers"
@@ -29,6 +29,12 @@ system:
 	  echo "installing Java 17 and Maven from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven; }
 	@command -v $(PYTHON) >/dev/null || { echo "pinlake needs $(PYTHON) on PATH"; exit 1; }
+
+# Headless Chromium from Debian's packages, for the tests that look at pages as a person would.
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Chromium from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Build every pinned package into a wheelhouse once; then install offline from it.
 $(WHEELS)/.complete:  # content-addressed by the lock hash, so no mtime prerequisite
@@ -47,13 +53,13 @@ venv: $(BIN)/.installed-$(LOCK_ID)
 jvm: venv
 	@$(BIN)/python -m pinlake.jvm
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
-integration: setup
+integration: setup browser
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
 demo: setup
