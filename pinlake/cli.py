@@ -68,6 +68,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
 # Each area keeps its commands in its own module, with a `register(app)` that adds them.
 # Keep heavy imports (pyspark, fastapi, ...) inside the command functions.
 
+from ingest.commands import register as _register_ingest  # noqa: E402
+_register_ingest(app)
+
 
 if __name__ == "__main__":
     app()

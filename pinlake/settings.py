@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_key: SecretStr | None = Field(None, description="When set, requests need X-API-Key.")
+    api_max_body_bytes: int = Field(16 * 1024 * 1024, description="Largest request body; bigger gets 413.")
+    api_max_record_bytes: int = Field(1_000_000, description="Largest single record (Kafka's message limit).")
+    api_delivery_timeout_s: float = Field(5.0, description="How long a record may wait for Kafka's ack.")
+    api_linger_ms: float = Field(2.0, description="Producer linger: batching delay before a send.")
+    api_queue_max_messages: int = Field(100_000, description="Producer queue size; full gives 503.")
+    api_retry_after_s: int = Field(2, description="Retry-After of a 503.")
 
     @field_validator("data_root", "jvm_cache")
     @classmethod

@@ -55,7 +55,9 @@ def all_services() -> list[Service]:
     Each area defines its Service next to its code and is listed here (imports inside, so
     that importing the supervisor stays cheap and free of cycles).
     """
-    return [KAFKA]
+    from ingest.service import API
+
+    return [KAFKA, API]
 
 
 class ServiceFailed(RuntimeError):

@@ -1,0 +1,63 @@
+"""Helpers of the ingest integration tests: settings for an API process, reading Kafka back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+
+from pinlake.settings import TOPICS, Settings
+from tests.conftest import free_port
+
+
+def api_settings(kafka: Settings, data_root: Path, **overrides) -> Settings:
+    """Settings of an API of its own (data root, port) in front of the broker of `kafka`."""
+    return kafka.model_copy(update={"data_root": data_root, "api_port": free_port(),
+                                    "kafka_bootstrap": kafka.bootstrap, **overrides})
+
+
+def _consumer(bootstrap: str) -> Consumer:
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4()}",
+                     "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+
+
+def high_watermarks(bootstrap: str) -> dict[tuple[str, int], int]:
+    """The next offset of every partition of the contract's topics."""
+    consumer = _consumer(bootstrap)
+    try:
+        marks = {}
+        for topic in TOPICS.values():
+            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                marks[(topic, partition)] = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                                           timeout=10)[1]
+        return marks
+    finally:
+        consumer.close()
+
+
+def read_since(bootstrap: str, since: dict[tuple[str, int], int], timeout: float = 30.0) -> list[dict]:
+    """Every message written after `since` (up to now), as dicts of topic, key, value, headers."""
+    until = high_watermarks(bootstrap)
+    wanted = {tp: (since.get(tp, 0), end) for tp, end in until.items() if end > since.get(tp, 0)}
+    if not wanted:
+        return []
+    consumer = _consumer(bootstrap)
+    consumer.assign([TopicPartition(t, p, start) for (t, p), (start, _) in wanted.items()])
+    messages, deadline = [], time.monotonic() + timeout
+    try:
+        left = sum(end - start for start, end in wanted.values())
+        while left and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            if message.offset() < wanted[(message.topic(), message.partition())][1]:
+                left -= 1
+                messages.append({"topic": message.topic(), "partition": message.partition(),
+                                 "offset": message.offset(), "key": message.key(), "value": message.value(),
+                                 "headers": {k: v.decode() for k, v in (message.headers() or [])}})
+        assert not left, f"{left} messages never arrived"
+        return messages
+    finally:
+        consumer.close()
