@@ -1,0 +1,1 @@
+"""pinlake serving: DuckDB over the lakehouse's Delta tables, read-only."""

@@ -1,0 +1,39 @@
+"""The lakehouse tables that can be queried, under their contract names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lakehouse.tables import table_path
+
+BRONZE_TABLES = ("bronze.pin_events", "bronze.geo_events", "bronze.user_events")
+SILVER_TABLES = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine")
+GOLD_TABLES = (
+    "gold.category_by_country",
+    "gold.category_by_year",
+    "gold.top_user_by_country",
+    "gold.category_by_age_group",
+    "gold.median_followers_by_age_group",
+    "gold.users_joined_by_year",
+    "gold.median_followers_by_join_year",
+    "gold.median_followers_by_age_group_and_join_year",
+)
+QUALITY_TABLES = ("quality.results",)
+ALL_TABLES = BRONZE_TABLES + SILVER_TABLES + GOLD_TABLES + QUALITY_TABLES
+
+
+def is_delta_table(path: str) -> bool:
+    """True when `path` holds a Delta log (local paths only; URIs are assumed to exist)."""
+    if "://" in path:
+        return True
+    return (Path(path) / "_delta_log").is_dir()
+
+
+def existing_tables(root: str) -> dict[str, str]:
+    """Contract name -> path, for the tables that exist under `root`."""
+    found = {}
+    for name in ALL_TABLES:
+        path = table_path(name, root)
+        if is_delta_table(path):
+            found[name] = path
+    return found
