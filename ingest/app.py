@@ -142,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.post("/events", tags=["ingest"], openapi_extra=BATCH_BODY, responses=ERROR_RESPONSES["batch"])(post_events)
     app.post("/events/", include_in_schema=False)(post_events)
     _add_probes(app)
+    from serving.api import create_router  # the read side: /gold/{table} and /dashboard
+    app.include_router(create_router(settings))
     install_openapi(app, secured=settings.api_key is not None)
     return app
 

@@ -70,6 +70,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
 
 from ingest.commands import register as _register_ingest  # noqa: E402
 _register_ingest(app)
+from serving.commands import register as _register_serving  # noqa: E402
+_register_serving(app)
 
 
 if __name__ == "__main__":
