@@ -72,6 +72,8 @@ from ingest.commands import register as _register_ingest  # noqa: E402
 _register_ingest(app)
 from serving.commands import register as _register_serving  # noqa: E402
 _register_serving(app)
+from quality.commands import register as _register_quality  # noqa: E402
+_register_quality(app)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import threading
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lakehouse import tables
 from pinlake.settings import Settings, get_settings
@@ -16,6 +17,7 @@ DATASOURCE = "pinlake"
 BATCH_DEFINITION = "candidate"
 CONTEXT_KEYS = (MIN_ROWS, USERS_WITH_JOIN_YEAR)
 
+JOINED = "date_joined IS NOT NULL"
 # What each gold table is built from: silver table -> the rows that can reach the gold table.
 # "Not empty when silver is not" means: when each of these has a row, the gold table has one.
 _PIN_SOURCES = {"silver.pins": None, "silver.geo": None, "silver.users": None}
@@ -30,15 +32,16 @@ GOLD_SOURCES = {
                                    "silver.users": "age IS NOT NULL"},
     "gold.median_followers_by_age_group": {**_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
                                            "silver.users": "age IS NOT NULL"},
-    "gold.users_joined_by_year": {"silver.users": "date_joined IS NOT NULL"},
+    "gold.users_joined_by_year": {"silver.users": JOINED},
     "gold.median_followers_by_join_year": {**_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
-                                           "silver.users": "date_joined IS NOT NULL"},
+                                           "silver.users": JOINED},
     "gold.median_followers_by_age_group_and_join_year": {
         **_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
         "silver.users": "age IS NOT NULL AND date_joined IS NOT NULL"},
 }
 
 _checkpoints: dict[tuple[str, str], object] = {}
+_silver_counts: dict[tuple[str, str, str], dict] = {}
 _lock = threading.Lock()
 
 
@@ -76,12 +79,22 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
       - "users_with_join_year": for gold.users_joined_by_year, the number of silver.users rows
         with a date_joined, which sum(number_users_joined) must equal.
     `settings` defaults to the process's settings (lakehouse root and data root).
+
+    GX runs one Spark job per metric, so an uncached `df` is cached for the validation and
+    released after; cache it yourself (and unpersist after the write) to let the write reuse it.
     """
     settings = settings or get_settings()
     checkpoint = _checkpoint(settings, table)
-    parameters = _parameters(spark, table, context or {}, settings)
+    parameters = _parameters(spark, table, run_id, context or {}, settings)
     validated_at = datetime.now(timezone.utc)
-    outcomes = _run(checkpoint, df, table, run_id, parameters, validated_at)
+    cached_here = not df.is_cached
+    if cached_here:
+        df = df.persist()
+    try:
+        outcomes = _run(checkpoint, df, table, run_id, parameters, validated_at)
+    finally:
+        if cached_here:
+            df.unpersist()
     append_results(spark, outcomes, settings)
     failures = [o for o in outcomes if o.critical_failure]
     if failures:
@@ -99,35 +112,42 @@ def _run(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
     return outcomes_from(validation, table, run_id, validated_at.replace(tzinfo=None))
 
 
-def _parameters(spark: SparkSession, table: str, context: dict, settings: Settings) -> dict:
+def _parameters(spark: SparkSession, table: str, run_id: str, context: dict, settings: Settings) -> dict:
     unknown = sorted(set(context) - set(CONTEXT_KEYS))
     if unknown:
         raise ValueError(f"unknown quality context key(s) {unknown}; known: {list(CONTEXT_KEYS)}")
     parameters = dict(context)
     if MIN_ROWS not in parameters:
-        parameters[MIN_ROWS] = _default_min_rows(spark, table, settings)
+        sources = GOLD_SOURCES.get(table, {})
+        counts = [_silver_rows(spark, name, where, run_id, settings) for name, where in sources.items()]
+        parameters[MIN_ROWS] = int(bool(counts) and all(counts))
     if table == "gold.users_joined_by_year" and USERS_WITH_JOIN_YEAR not in parameters:
-        parameters[USERS_WITH_JOIN_YEAR] = _silver_rows(spark, "silver.users", "date_joined IS NOT NULL",
-                                                        settings, exists_only=False)
+        parameters[USERS_WITH_JOIN_YEAR] = _silver_rows(spark, "silver.users", JOINED, run_id, settings)
     return parameters
 
 
-def _default_min_rows(spark: SparkSession, table: str, settings: Settings) -> int:
-    sources = GOLD_SOURCES.get(table)
-    if not sources:
-        return 0
-    return int(all(_silver_rows(spark, name, where, settings) for name, where in sources.items()))
+def _silver_rows(spark: SparkSession, name: str, where: str | None, run_id: str, settings: Settings) -> int:
+    """Rows of a silver table matching `where`, from one cached pass per table and run."""
+    key = (settings.lakehouse, run_id, name)
+    with _lock:
+        if key not in _silver_counts:
+            # One run publishes silver before gold reads it, so counts hold for the run.
+            if len(_silver_counts) > 32:
+                _silver_counts.clear()
+            _silver_counts[key] = _count_filters(spark, name, settings)
+    return _silver_counts[key][where]
 
 
-def _silver_rows(spark: SparkSession, name: str, where: str | None, settings: Settings,
-                 exists_only: bool = True) -> int:
-    """Rows of a silver table matching `where` (0 when the table does not exist yet)."""
+def _count_filters(spark: SparkSession, name: str, settings: Settings) -> dict:
+    """Every filter the gold gates need on one silver table, counted in a single aggregate."""
+    filters = sorted({w for sources in GOLD_SOURCES.values() for n, w in sources.items()
+                      if n == name and w} | ({JOINED} if name == "silver.users" else set()))
     if not tables.exists(spark, name, root=settings.lakehouse):
-        return 0
+        return {None: 0, **{w: 0 for w in filters}}
     frame = tables.read(spark, name, root=settings.lakehouse)
-    if where:
-        frame = frame.where(where)
-    return frame.limit(1).count() if exists_only else frame.count()
+    (row,) = frame.agg(F.count(F.lit(1)).alias("all"),
+                       *[F.count_if(F.expr(w)).alias(f"f{i}") for i, w in enumerate(filters)]).collect()
+    return {None: row["all"], **{w: row[f"f{i}"] for i, w in enumerate(filters)}}
 
 
 def _checkpoint(settings: Settings, table: str):
@@ -159,3 +179,20 @@ def _new_checkpoint(settings: Settings, table: str):
     return context.checkpoints.add_or_update(gx.Checkpoint(
         name=table, validation_definitions=[validation], result_format="BASIC",
         actions=[UpdateDataDocsAction(name="update_data_docs")]))
+
+
+def publish(spark: SparkSession, df: DataFrame, table: str, run_id: str, *, context: dict | None = None,
+            settings: Settings | None = None, partition_by: list[str] | None = None) -> list[ExpectationOutcome]:
+    """Write-audit-publish for a whole-table rebuild: check `df`, then overwrite `table` in one commit.
+
+    On a critical failure QualityGateFailed propagates and `table` is untouched (its current
+    version stays what readers see). The candidate is cached across check and write.
+    """
+    settings = settings or get_settings()
+    df = df.persist()
+    try:
+        outcomes = check(spark, df, table, run_id, context=context, settings=settings)
+        tables.overwrite(df, table, root=settings.lakehouse, partition_by=partition_by)
+    finally:
+        df.unpersist()
+    return outcomes
