@@ -1,0 +1,178 @@
+"""Parsing rules every silver table shares (CONTRACT.md section 5): pure column expressions.
+
+Each helper takes the *raw text* of a JSON field (see `json_field`) and returns a typed column,
+null when the value is absent or unusable; the table modules turn "present but unusable" into
+reason codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+# Provenance every silver row carries, in this order, after the table's own columns.
+PROVENANCE = ("event_id", "received_at", "source_partition", "source_offset", "kafka_timestamp")
+PROVENANCE_FIELDS = [
+    T.StructField("event_id", T.StringType()),
+    T.StructField("received_at", T.TimestampType()),
+    T.StructField("source_partition", T.IntegerType()),
+    T.StructField("source_offset", T.LongType()),
+    T.StructField("kafka_timestamp", T.TimestampType()),
+]
+# "Latest version wins", ordered by these columns (all descending for the winner).
+VERSION_ORDER = ("kafka_timestamp", "source_partition", "source_offset")
+
+MALFORMED_JSON = "malformed_json"
+_PARSED = "_json"
+_IS_OBJECT = "_is_object"
+
+# A JSON number's text, as it comes from a JSON number or a numeric string.
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# A whole number: digits, optionally followed by a zero fraction (a JSON 12.0 reads as "12.0").
+_INTEGER = r"^[+-]?\d+(\.0+)?$"
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# Date, `T` or space, hh:mm[:ss], optional fraction, optional offset `Z` / `+hh:mm` / `-hh:mm`.
+_DATE_TIME = (r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+_DATE_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
+
+
+def parse_json(value: Column) -> tuple[Column, Column]:
+    """(parsed variant wrapped in a one-element array, "the value is one JSON object").
+
+    The text is parsed inside `[...]` because Spark's parser stops after the first complete
+    value: `{"a":1} junk` would parse. Inside an array, anything after the object but `]`
+    makes the whole text invalid, a second value shows up as element [1], and an object that
+    does not end the text is caught by the "ends with }" test. The variant parser is strict
+    (no single quotes, NaN or duplicate keys).
+    """
+    text = F.trim(value)
+    parsed = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
+    is_object = (
+        text.startswith("{") & text.endswith("}") & parsed.isNotNull()
+        & F.try_variant_get(parsed, "$[1]", "string").isNull()
+    )
+    return parsed, F.coalesce(is_object, F.lit(False))
+
+
+def json_field(name: str) -> Column:
+    """The raw text of field `name` of the parsed object: a string's content, a number's digits."""
+    return F.try_variant_get(F.col(_PARSED), f"$[0]['{name}']", "string")
+
+
+def with_parsed_json(bronze: DataFrame) -> DataFrame:
+    """Bronze rows plus the parsed value (`_json`) and whether it is a JSON object (`_is_object`)."""
+    parsed, is_object = parse_json(F.col("value"))
+    return bronze.withColumn(_PARSED, parsed).withColumn(_IS_OBJECT, is_object)
+
+
+def is_object() -> Column:
+    """True when the row's value is one JSON object (after `with_parsed_json`)."""
+    return F.col(_IS_OBJECT)
+
+
+def clean_string(raw: Column) -> Column:
+    """Trimmed; an empty string is null."""
+    trimmed = F.trim(raw)
+    return F.when(trimmed != "", trimmed)
+
+
+def null_if(text: Column, placeholder: str) -> Column:
+    """Null when the (clean) text equals a placeholder."""
+    return F.when(text != placeholder, text)
+
+
+def parse_integer(raw: Column) -> Column:
+    """A whole number (JSON number or numeric string) as bigint; null when absent or not whole."""
+    text = clean_string(raw)
+    digits = F.regexp_extract(text, r"^([+-]?\d+)", 1)
+    return F.when(text.rlike(_INTEGER), digits.try_cast("bigint"))
+
+
+def parse_double(raw: Column) -> Column:
+    """A number (JSON number or numeric string) as double; null when absent or not a number."""
+    text = clean_string(raw)
+    return F.when(text.rlike(_NUMBER), text.try_cast("double"))
+
+
+def parse_timestamp(raw: Column) -> Column:
+    """An ISO-8601 date-time as a UTC timestamp; no offset means UTC; null when unparseable.
+
+    The text is rebuilt as `date T hh:mm:ss.ffffff offset` so that one strict pattern parses
+    it, whatever the session time zone (fractions beyond microseconds are truncated).
+    """
+    text = clean_string(raw)
+    part = lambda i: F.regexp_extract(text, _DATE_TIME, i)  # noqa: E731
+    seconds = F.when(part(3) == "", F.lit(":00")).otherwise(part(3))
+    fraction = F.rpad(F.substring(F.regexp_replace(part(4), r"^\.", ""), 1, 6), 6, "0")
+    offset = F.when(part(5) == "", F.lit("Z")).otherwise(part(5))
+    normalized = F.concat(part(1), F.lit("T"), part(2), seconds, F.lit("."), fraction, offset)
+    return F.when(text.rlike(_DATE_TIME), F.try_to_timestamp(normalized, F.lit(_DATE_TIME_FORMAT)))
+
+
+def parse_uuid(raw: Column) -> Column:
+    """A UUID (8-4-4-4-12 hex digits, any case) in lower-case canonical form; else null."""
+    text = clean_string(raw)
+    return F.when(text.rlike(_UUID), F.lower(text))
+
+
+def invalid(present: Column, parsed: Column, valid: Column | None = None) -> Column:
+    """True when a value is present but did not parse, or parsed outside its range."""
+    bad = present & parsed.isNull()
+    if valid is not None:
+        bad = bad | (parsed.isNotNull() & ~valid)
+    return F.coalesce(bad, F.lit(False))
+
+
+def reasons(checks: dict[str, Column]) -> Column:
+    """The sorted array of codes whose check is true; `malformed_json` alone for a non-object."""
+    codes = F.array(*[F.when(check, F.lit(code)) for code, check in checks.items()])
+    found = F.array_sort(F.filter(codes, lambda code: code.isNotNull()))
+    return F.when(is_object(), found).otherwise(F.array(F.lit(MALFORMED_JSON)))
+
+
+def provenance() -> list[Column]:
+    """Bronze's Kafka coordinates under silver's provenance names."""
+    return [
+        F.col("event_id"),
+        F.col("received_at"),
+        F.col("partition").cast("int").alias("source_partition"),
+        F.col("offset").cast("bigint").alias("source_offset"),
+        F.col("kafka_timestamp"),
+    ]
+
+
+def check(bronze: DataFrame, values: dict[str, Column], checks: Callable[[], dict[str, Column]],
+          columns: list[str | Column]) -> DataFrame:
+    """Bronze rows parsed and cleaned into `columns`, with provenance and sorted reason codes.
+
+    `values` are the cleaned fields (computed from the parsed JSON), `checks` the reason code
+    predicates over them. The bronze text is kept as `raw` for rejected rows only: accepted
+    rows never need it, and a batch is cached between its uses.
+    """
+    cleaned = with_parsed_json(bronze).select("*", *[v.alias(k) for k, v in values.items()])
+    judged = cleaned.withColumn("reasons", reasons(checks()))
+    return judged.select(
+        *columns, *provenance(),
+        F.col("topic").alias("source_topic"),
+        F.when(F.size("reasons") > 0, F.col("value")).alias("raw"),
+        "reasons",
+    )
+
+
+def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:
+    """One row per key: the latest version by (kafka_timestamp, source_partition, source_offset)."""
+    order = [F.col(c).desc_nulls_last() for c in VERSION_ORDER]
+    window = Window.partitionBy(*keys).orderBy(*order)
+    return (
+        df.withColumn("_version_rank", F.row_number().over(window))
+        .where(F.col("_version_rank") == 1)
+        .drop("_version_rank")
+    )
+
+
+def accepted(checked: DataFrame) -> Column:
+    """Predicate: the checked row has no reason to be quarantined."""
+    return F.size(checked["reasons"]) == 0

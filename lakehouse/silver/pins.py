@@ -1,0 +1,123 @@
+"""silver.pins: one row per `unique_id` from bronze.pin_events (CONTRACT.md section 5)."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakehouse.silver import common as c
+
+TABLE = "silver.pins"
+BRONZE = "bronze.pin_events"
+KEYS = ["unique_id"]
+
+PINS_SCHEMA = T.StructType([
+    T.StructField("ind", T.LongType()),
+    T.StructField("unique_id", T.StringType()),
+    T.StructField("title", T.StringType()),
+    T.StructField("description", T.StringType()),
+    T.StructField("poster_name", T.StringType()),
+    T.StructField("follower_count", T.LongType()),
+    T.StructField("tags", T.ArrayType(T.StringType())),
+    T.StructField("media_type", T.StringType()),
+    T.StructField("image_src", T.StringType()),
+    T.StructField("downloaded", T.BooleanType()),
+    T.StructField("save_location", T.StringType()),
+    T.StructField("category", T.StringType()),
+    *c.PROVENANCE_FIELDS,
+])
+COLUMNS = PINS_SCHEMA.fieldNames()
+
+NO_TITLE = "No Title Data Available"
+NO_DESCRIPTION = "No description available"
+USER_INFO_ERROR = "User Info Error"
+NO_TAGS = "N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e"
+IMAGE_SRC_ERROR = "Image src error."
+MEDIA_TYPES = {"image": "image", "video": "video", "multi-video(story page format)": "story"}
+SAVE_PREFIX = r"^Local save in(\s+|$)"
+# A number with an optional thousand / million suffix: `8k`, `1.2M`, `731`.
+_FOLLOWERS = r"^([+-]?)(\d+\.?\d*|\.\d+)([kKmM]?)$"
+_MAX_FOLLOWER_DIGITS = "decimal(30,6)"  # wide enough for any bigint, small enough not to overflow x 10^6
+
+
+def follower_count(raw: Column) -> Column:
+    """`8k` -> 8000, `1.2M` -> 1200000, rounded half up; null for `User Info Error` or unusable."""
+    text = c.null_if(c.clean_string(raw), USER_INFO_ERROR)
+    number = F.regexp_extract(text, _FOLLOWERS, 2).try_cast(_MAX_FOLLOWER_DIGITS)
+    suffix = F.lower(F.regexp_extract(text, _FOLLOWERS, 3))
+    scale = F.when(suffix == "k", F.lit(1000)).when(suffix == "m", F.lit(1_000_000)).otherwise(F.lit(1))
+    value = F.round(number * scale, 0)  # Spark rounds decimals HALF_UP
+    signed = F.when(F.regexp_extract(text, _FOLLOWERS, 1) == "-", -value).otherwise(value)
+    return F.when(text.rlike(_FOLLOWERS), signed.try_cast("bigint"))
+
+
+def tags(raw: Column) -> Column:
+    """`tag_list` split on commas, each trimmed, empties dropped; null for the no-tags placeholder."""
+    text = c.null_if(c.clean_string(raw), NO_TAGS)
+    parts = F.transform(F.split(text, ","), lambda tag: F.trim(tag))
+    return F.filter(parts, lambda tag: tag != "")
+
+
+def media_type(raw: Column) -> Column:
+    """`image`, `video`, `story` (from the story-format placeholder); null for anything else."""
+    text = c.clean_string(raw)
+    mapped = F.lit(None).cast("string")
+    for source, target in reversed(MEDIA_TYPES.items()):
+        mapped = F.when(text == source, F.lit(target)).otherwise(mapped)
+    return mapped
+
+
+def downloaded(raw: Column) -> Column:
+    """1 -> true, 0 -> false; null for anything else."""
+    number = c.parse_integer(raw)
+    return F.when(number == 1, F.lit(True)).when(number == 0, F.lit(False))
+
+
+def save_location(raw: Column) -> Column:
+    """The path without the leading `Local save in `."""
+    return c.clean_string(F.regexp_replace(c.clean_string(raw), SAVE_PREFIX, ""))
+
+
+def _values() -> dict[str, Column]:
+    raw = c.json_field
+    description = c.clean_string(raw("description"))
+    return {
+        "ind": c.parse_integer(raw("index")),
+        "unique_id": c.parse_uuid(raw("unique_id")),
+        "title": c.null_if(c.clean_string(raw("title")), NO_TITLE),
+        "description": F.when(~description.startswith(NO_DESCRIPTION), description),
+        "poster_name": c.null_if(c.clean_string(raw("poster_name")), USER_INFO_ERROR),
+        "follower_count": follower_count(raw("follower_count")),
+        "tags": tags(raw("tag_list")),
+        "media_type": media_type(raw("is_image_or_video")),
+        "image_src": c.null_if(c.clean_string(raw("image_src")), IMAGE_SRC_ERROR),
+        "downloaded": downloaded(raw("downloaded")),
+        "save_location": save_location(raw("save_location")),
+        "category": F.lower(c.clean_string(raw("category"))),
+    }
+
+
+def _checks() -> dict[str, Column]:
+    present = lambda name: c.clean_string(c.json_field(name)).isNotNull()  # noqa: E731
+    col = F.col
+    return {
+        "invalid_ind": col("ind").isNull() | (col("ind") < 0),
+        "invalid_unique_id": col("unique_id").isNull(),
+        "invalid_follower_count": c.invalid(
+            present("follower_count") & (c.clean_string(c.json_field("follower_count")) != USER_INFO_ERROR),
+            col("follower_count"), col("follower_count") >= 0),
+        "invalid_media_type": c.invalid(present("is_image_or_video"), col("media_type")),
+        "invalid_downloaded": c.invalid(present("downloaded"), col("downloaded")),
+    }
+
+
+def check_pins(bronze: DataFrame) -> DataFrame:
+    """Every bronze pin event, cleaned, with its sorted reason codes (empty when accepted)."""
+    own = [name for name in COLUMNS if name not in c.PROVENANCE]
+    return c.check(bronze, _values(), _checks, own)
+
+
+def build_pins(checked: DataFrame) -> DataFrame:
+    """silver.pins rows from checked events: accepted ones only, the latest version per unique_id."""
+    return c.latest_per_key(checked.where(c.accepted(checked)), KEYS).select(*COLUMNS)
