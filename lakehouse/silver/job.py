@@ -1,0 +1,189 @@
+"""The silver job: new bronze rows -> checked -> gated -> MERGEd into silver, rejected rows quarantined.
+
+Write-audit-publish for the whole run: every topic's new rows are read and checked first,
+then every candidate table (silver.pins/geo/users as they would be after the MERGE, and
+silver.quarantine with the new rows) passes the quality gate, and only then is anything
+written. The processed offset ranges are committed last (see `progress`).
+
+    python -m lakehouse.silver.job [run_id]     # e.g. from spark-submit
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse import tables
+from lakehouse.silver import common, geo, pins, progress, quarantine, users
+from pinlake.settings import TOPICS, Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One bronze table promoted to one silver table."""
+
+    topic: str
+    bronze: str
+    table: str
+    keys: list[str]
+    schema: object
+    check: Callable[[DataFrame], DataFrame]
+    build: Callable[[DataFrame], DataFrame]
+
+
+ENTITIES = (
+    Entity(TOPICS["pin"], pins.BRONZE, pins.TABLE, pins.KEYS, pins.PINS_SCHEMA, pins.check_pins, pins.build_pins),
+    Entity(TOPICS["geo"], geo.BRONZE, geo.TABLE, geo.KEYS, geo.GEO_SCHEMA, geo.check_geo, geo.build_geo),
+    Entity(TOPICS["user"], users.BRONZE, users.TABLE, users.KEYS, users.USERS_SCHEMA, users.check_users,
+           users.build_users),
+)
+
+
+@dataclass
+class Batch:
+    """One topic's new bronze rows, checked, with what the run will publish from them."""
+
+    entity: Entity
+    bronze_version: int
+    checked: DataFrame
+    ranges: list
+    winners: DataFrame
+    rejected: DataFrame
+
+    @property
+    def accepted(self) -> int:
+        """Rows of the batch accepted into silver (superseded versions included)."""
+        return sum(r.accepted for r in self.ranges)
+
+    @property
+    def rejected_count(self) -> int:
+        """Rows of the batch that go to quarantine."""
+        return sum(r.quarantined for r in self.ranges)
+
+    def summary(self) -> dict:
+        """What the batch holds, for the run report."""
+        return {"topic": self.entity.topic, "bronze_version": self.bronze_version,
+                "rows": self.accepted + self.rejected_count, "accepted": self.accepted,
+                "quarantined": self.rejected_count}
+
+
+def gate_check(spark: SparkSession, candidate: DataFrame, table: str, run_id: str, settings: Settings) -> None:
+    """The quality gate (quality.gate.check): raises QualityGateFailed on a critical failure."""
+    from quality import gate
+
+    gate.check(spark, candidate, table, run_id, settings=settings)
+
+
+def read_batch(spark: SparkSession, entity: Entity, root: str, quarantined_at: datetime) -> Batch | None:
+    """The entity's bronze rows not processed yet, checked and cached; None when there are none."""
+    version = tables.version(spark, entity.bronze, root)
+    if version is None:
+        return None
+    marks = progress.watermarks(spark, entity.topic, root)
+    bronze = progress.unprocessed(tables.read_version(spark, entity.bronze, version, root), marks)
+    checked = entity.check(bronze).persist(StorageLevel.MEMORY_AND_DISK)
+    batch_ranges = progress.ranges(checked).collect()
+    if not batch_ranges:
+        checked.unpersist()
+        return None
+    return Batch(entity, version, checked, batch_ranges, entity.build(checked),
+                 quarantine.build_quarantine(checked, quarantined_at))
+
+
+def silver_candidate(spark: SparkSession, batch: Batch, root: str) -> DataFrame:
+    """The silver table as it will be after the batch's MERGE (a newer version wins per key)."""
+    entity = batch.entity
+    existing = tables.read_or_empty(spark, entity.table, entity.schema, root)
+    return common.latest_per_key(existing.unionByName(batch.winners), entity.keys)
+
+
+def quarantine_candidate(spark: SparkSession, rejected: DataFrame, root: str) -> DataFrame:
+    """silver.quarantine as it will be after inserting the rows it does not hold yet."""
+    existing = tables.read_or_empty(spark, quarantine.TABLE, quarantine.QUARANTINE_SCHEMA, root)
+    new = rejected.join(existing.select(*quarantine.KEYS), on=quarantine.KEYS, how="left_anti")
+    return existing.unionByName(new)
+
+
+def audit(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str, settings: Settings,
+          check: Callable) -> None:
+    """Pass every candidate through the gate before anything is published."""
+    root = settings.lakehouse
+    candidates = [(b.entity.table, silver_candidate(spark, b, root)) for b in batches if b.accepted]
+    if any(b.rejected_count for b in batches):
+        candidates.append((quarantine.TABLE, quarantine_candidate(spark, rejected, root)))
+    for table, candidate in candidates:
+        # the gate runs many queries over the candidate: compute it once
+        candidate = candidate.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            check(spark, candidate, table, run_id, settings)
+        finally:
+            candidate.unpersist()
+
+
+def publish(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str, root: str,
+            committed_at: datetime) -> None:
+    """MERGE the winners, insert the quarantine rows, then commit the processed ranges."""
+    for batch in batches:
+        entity = batch.entity
+        tables.ensure(spark, entity.table, entity.schema, root)
+        if batch.accepted:  # a MERGE of nothing would still be a commit
+            tables.merge_latest(spark, batch.winners, entity.table, entity.keys, list(common.VERSION_ORDER),
+                                entity.schema, root)
+    tables.ensure(spark, quarantine.TABLE, quarantine.QUARANTINE_SCHEMA, root)
+    if any(b.rejected_count for b in batches):
+        tables.insert_new(spark, rejected, quarantine.TABLE, quarantine.KEYS, quarantine.QUARANTINE_SCHEMA, root)
+    done = [progress.progress_rows(spark, b.entity.topic, b.ranges, b.bronze_version, run_id, committed_at)
+            for b in batches]
+    progress.commit(spark, _union(done), root)
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    first, *rest = frames
+    for frame in rest:
+        first = first.unionByName(frame)
+    return first
+
+
+def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = gate_check) -> list[dict]:
+    """Promote every bronze row not processed yet; returns one summary per topic with new rows."""
+    root = settings.lakehouse
+    started = datetime.now(timezone.utc)
+    batches = [b for e in ENTITIES if (b := read_batch(spark, e, root, started)) is not None]
+    try:
+        if not batches:
+            return []
+        rejected = _union([b.rejected for b in batches])
+        audit(spark, batches, rejected, run_id, settings, check)
+        publish(spark, batches, rejected, run_id, root, started)
+        return [b.summary() for b in batches]
+    finally:
+        for batch in batches:
+            batch.checked.unpersist()
+
+
+def reconcile(spark: SparkSession, settings: Settings | None = None) -> list[dict]:
+    """Per topic: bronze rows = accepted rows (superseded included) + quarantine rows? (`holds`)."""
+    root = (settings or get_settings()).lakehouse
+    return [progress.reconcile_topic(spark, e.topic, e.bronze, e.table, root) for e in ENTITIES]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for spark-submit: one run with the process's settings."""
+    from lakehouse.spark import get_spark
+
+    argv = sys.argv[1:] if argv is None else argv
+    run_id = argv[0] if argv else f"silver-{uuid.uuid4()}"
+    settings = get_settings()
+    spark = get_spark("pinlake-silver", settings)
+    for summary in run(spark, settings, run_id):
+        print(summary)
+
+
+if __name__ == "__main__":
+    main()
