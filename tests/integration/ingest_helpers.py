@@ -6,9 +6,10 @@ import time
 import uuid
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pinlake.settings import TOPICS, Settings
+from pinlake.supervisor import wait_until
 from tests.conftest import free_port
 
 
@@ -23,15 +24,23 @@ def _consumer(bootstrap: str) -> Consumer:
                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
 
 
-def high_watermarks(bootstrap: str) -> dict[tuple[str, int], int]:
-    """The next offset of every partition of the contract's topics."""
+def high_watermarks(bootstrap: str, timeout: float = 30.0) -> dict[tuple[str, int], int]:
+    """The next offset of every partition of the contract's topics (waits for new topics' leaders)."""
     consumer = _consumer(bootstrap)
+    marks: dict[tuple[str, int], int] = {}
+
+    def read() -> bool:
+        try:
+            for topic in TOPICS.values():
+                for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                    tp = TopicPartition(topic, partition)
+                    marks[(topic, partition)] = consumer.get_watermark_offsets(tp, timeout=10)[1]
+            return True
+        except KafkaException:  # a fresh topic without a leader yet
+            return False
+
     try:
-        marks = {}
-        for topic in TOPICS.values():
-            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                marks[(topic, partition)] = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                                           timeout=10)[1]
+        assert wait_until(read, timeout), f"no watermarks from {bootstrap} within {timeout}s"
         return marks
     finally:
         consumer.close()
