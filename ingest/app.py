@@ -144,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_probes(app)
     from serving.api import create_router  # the read side: /gold/{table} and /dashboard
     app.include_router(create_router(settings))
+    from quality.docs import mount_data_docs  # the Data Docs site under /quality/
+    mount_data_docs(app, settings)
     install_openapi(app, secured=settings.api_key is not None)
     return app
 

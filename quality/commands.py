@@ -57,8 +57,10 @@ def register(app: typer.Typer) -> None:
             _print_table(outcomes, console)
         if not as_json:
             built = "" if index.exists() else " (not built yet)"
-            console.print(f"Data Docs: {index}{built}")
-            console.print(f"served by the API at http://{settings.api_host}:{settings.api_port}{DOCS_URL_PREFIX}/")
+            # soft_wrap: a path or URL cut in two cannot be pasted.
+            console.print(f"Data Docs: {index}{built}", soft_wrap=True, highlight=False)
+            console.print(f"served by the API at http://{settings.api_host}:{settings.api_port}{DOCS_URL_PREFIX}/",
+                          soft_wrap=True, highlight=False)
         failed = sorted({o.table for o in outcomes if o.critical_failure})
         if failed:
             if not as_json:

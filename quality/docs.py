@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import threading
 from pathlib import Path
 
@@ -50,8 +53,15 @@ def _new_context(settings: Settings):
 
 
 def build_data_docs(settings: Settings) -> Path:
-    """Rebuild the whole Data Docs site from every stored validation; the index.html path."""
-    gx_context(settings).build_data_docs(site_names=[_SITE])
+    """Rebuild the whole Data Docs site (every suite, every stored validation); the index.html path."""
+    from quality.suites import builders
+
+    context = gx_context(settings)
+    # Register every suite, so the site lists each one even before its first validation.
+    for build in builders().values():
+        context.suites.add_or_update(build())
+    context.build_data_docs(site_names=[_SITE])
+    add_offline_index(settings)
     return index_path(settings)
 
 
@@ -67,6 +77,54 @@ def _data_docs_files(folder: Path):
 
     # check_dir=False: the site appears after the first validation, maybe after the API started.
     return DataDocsFiles(directory=folder, html=True, check_dir=False)
+
+
+# GX's index draws its tables with jQuery and bootstrap-table from public CDNs; offline (a
+# container without internet, this machine) the page shows no suite at all. This block lists
+# them in plain HTML, and hides itself when the CDN scripts did load.
+_OFFLINE_START, _OFFLINE_END = "<!-- pinlake-offline-index -->", "<!-- /pinlake-offline-index -->"
+_HIDE_WHEN_ONLINE = ("<script>if (window.jQuery && window.jQuery.fn.bootstrapTable) "
+                     "{document.getElementById('pinlake-offline-index').style.display = 'none';}</script>")
+_RUNS_SHOWN = 10
+
+
+def _validations(settings: Settings, suite_dir: Path) -> list[tuple[str, str, bool | None]]:
+    """(href, label, success) of a suite's latest validation pages, newest first."""
+    site, store = docs_dir(settings), gx_root(settings) / "gx" / "uncommitted" / "validations"
+    pages = sorted(suite_dir.glob("*/*/*.html"), key=lambda p: p.parent.name, reverse=True)
+    found = []
+    for page in pages[:_RUNS_SHOWN]:
+        relative = page.relative_to(site / "validations")
+        stored = (store / relative).with_suffix(".json")
+        success = json.loads(stored.read_text()).get("success") if stored.exists() else None
+        found.append((str(page.relative_to(site)), f"run {page.parent.parent.name} at {page.parent.name}", success))
+    return found
+
+
+def _offline_block(settings: Settings) -> str:
+    site = docs_dir(settings)
+    items = []
+    for page in sorted((site / "expectations").glob("*/*.html")):
+        suite = f"{page.parent.name}.{page.stem}"
+        runs = "".join(
+            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> '
+            f'{"passed" if ok else "failed" if ok is False else ""}</li>'
+            for href, label, ok in _validations(settings, site / "validations" / page.parent.name / page.stem))
+        items.append(f'<li class="pinlake-suite"><a href="{html.escape(str(page.relative_to(site)))}">'
+                     f'{html.escape(suite)}</a><ul>{runs}</ul></li>')
+    return (f'{_OFFLINE_START}<div id="pinlake-offline-index" style="padding: 1em 3em">'
+            f'<h2>Expectation suites</h2><ul>{"".join(items)}</ul></div>{_OFFLINE_END}')
+
+
+def add_offline_index(settings: Settings) -> None:
+    """Add (or refresh) the plain-HTML list of suites and validations to the site's index."""
+    index = index_path(settings)
+    if not index.exists():
+        return
+    page = re.sub(f"{re.escape(_OFFLINE_START)}.*?{re.escape(_OFFLINE_END)}", "", index.read_text(),
+                  flags=re.S).replace(_HIDE_WHEN_ONLINE, "")
+    page = page.replace("<body>", f"<body>{_offline_block(settings)}", 1)
+    index.write_text(page.replace("</body>", f"{_HIDE_WHEN_ONLINE}</body>", 1))
 
 
 def mount_data_docs(app, settings: Settings) -> None:

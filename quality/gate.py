@@ -91,7 +91,7 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
     if cached_here:
         df = df.persist()
     try:
-        outcomes = _run(checkpoint, df, table, run_id, parameters, validated_at)
+        outcomes = _run(checkpoint, df, table, run_id, parameters, validated_at, settings)
     finally:
         if cached_here:
             df.unpersist()
@@ -103,12 +103,15 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
 
 
 def _run(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
-         validated_at: datetime) -> list[ExpectationOutcome]:
+         validated_at: datetime, settings: Settings) -> list[ExpectationOutcome]:
     from great_expectations.core.run_identifier import RunIdentifier
+
+    from quality.docs import add_offline_index
 
     result = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=parameters,
                             run_id=RunIdentifier(run_name=run_id, run_time=validated_at))
     (validation,) = result.run_results.values()
+    add_offline_index(settings)
     return outcomes_from(validation, table, run_id, validated_at.replace(tzinfo=None))
 
 
