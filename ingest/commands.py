@@ -100,10 +100,9 @@ def _report(summary) -> None:
     table = Table("sent", "acknowledged", "rejected", "failed", "seconds", "events/s", title="pinlake emit")
     table.add_row(str(summary.sent), str(summary.acknowledged), str(summary.rejected), str(summary.failed),
                   f"{summary.seconds:.1f}", f"{summary.rate:.0f}")
-    console = Console()
-    console.print(table)
-    for problem in summary.problems:
-        console.print(f"[yellow]-[/yellow] {problem}")
+    Console().print(table)
+    for problem in summary.problems:  # unwrapped: paths and JSON bodies stay greppable
+        typer.echo(f"- {problem}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,15 @@
 """With the broker down the API answers 503 with Retry-After, never 200, and recovers by itself."""
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
+from ingest.emulator import count_events
 from ingest.service import running_api
 from pinlake.supervisor import KAFKA, Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
@@ -75,3 +80,31 @@ def test_a_full_producer_queue_gives_503(kafka_settings, tmp_path):
         assert client.post("/events", json=[{"type": "user", "record": {"ind": n}} for n in range(10)]) \
             .status_code == 200
     assert len(read_since(kafka_settings.bootstrap, before)) == 10
+
+
+def _answered_503(url: str) -> bool:
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    return 'status="503"' in metrics
+
+
+def test_emit_retries_503_until_the_broker_is_back(own_broker, tmp_path):
+    settings, supervisor = own_broker
+    before = high_watermarks(settings.bootstrap)
+    ledger = tmp_path / "ledger.jsonl"
+    with running_api(settings) as url:
+        supervisor.stop(KAFKA)
+        env = {**os.environ, **settings.child_env()}
+        emit = subprocess.Popen([sys.executable, "-m", "pinlake.cli", "emit", "--count", "4", "--seed", "9",
+                                 "--ledger", str(ledger), "--retries", "30"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert wait_until(lambda: _answered_503(url), 60), "emit never met a 503"
+            supervisor.start(KAFKA)
+            output, _ = emit.communicate(timeout=300)
+        finally:
+            emit.kill()
+    assert emit.returncode == 0, output
+    entries = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert len(entries) == count_events(4, 9)
+    in_kafka = {m["headers"]["event_id"] for m in read_since(settings.bootstrap, before)}
+    assert {e["event_id"] for e in entries} <= in_kafka
