@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from lakehouse.tables import table_path
@@ -29,10 +30,11 @@ def is_delta_table(path: str) -> bool:
     return (Path(path) / "_delta_log").is_dir()
 
 
-def existing_tables(root: str) -> dict[str, str]:
-    """Contract name -> path, for the tables that exist under `root`."""
+def existing_tables(root: str, names: Iterable[str] | None = None) -> dict[str, str]:
+    """Contract name -> path, for the tables (of `names`, default all) that exist under `root`."""
     found = {}
-    for name in ALL_TABLES:
+    wanted = set(ALL_TABLES if names is None else names)
+    for name in (n for n in ALL_TABLES if n in wanted):
         path = table_path(name, root)
         if is_delta_table(path):
             found[name] = path

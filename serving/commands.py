@@ -73,7 +73,8 @@ def query(
     snapshot = Snapshot(versions=versions, timestamps=_pairs([a for a in as_of if "=" in a], "--as-of"),
                         all_as_of=everywhere[-1] if everywhere else None)
     try:
-        result = Lakehouse(get_settings().lakehouse, snapshot).query(sql)
+        # one query per process: scan lazily rather than load whole tables into DuckDB first
+        result = Lakehouse(get_settings().lakehouse, snapshot, materialize_bytes=0).query(sql)
     except QueryRejected as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -9,17 +9,22 @@ and only SELECT statements are accepted.
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from lakehouse.tables import LAYERS
 from serving.catalog import ALL_TABLES, existing_tables
 
-ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 LOCKED_CONFIG = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
@@ -39,6 +44,10 @@ class Snapshot:
     versions: dict[str, int] = field(default_factory=dict)
     timestamps: dict[str, datetime | str] = field(default_factory=dict)
     all_as_of: datetime | str | None = None
+
+    def travels(self, name: str) -> bool:
+        """True when `name` is read at an earlier version or time, not the current one."""
+        return name in self.versions or name in self.timestamps or self.all_as_of is not None
 
     def load(self, name: str, path: str) -> DeltaTable:
         """The Delta table at the snapshot asked for."""
@@ -74,64 +83,143 @@ def version_as_of(name: str, table: DeltaTable, moment: datetime | str) -> int:
     return max(eligible)
 
 
-def check_read_only(sql: str) -> None:
-    """Raise QueryRejected unless every statement is a SELECT (or EXPLAIN)."""
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryRejected(f"cannot parse the query: {exc}") from exc
-    if not statements:
+_PARSER = duckdb.connect(":memory:", config={"enable_external_access": False})
+_PARSER_LOCK = threading.Lock()
+
+
+def _base_tables(node, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+            found.add(f"{node['schema_name']}.{node['table_name']}".lower())
+        for value in node.values():
+            _base_tables(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _base_tables(value, found)
+    return found
+
+
+@lru_cache(maxsize=1024)
+def parse(sql: str) -> frozenset[str]:
+    """The schema-qualified tables a read-only query names; QueryRejected for anything else.
+
+    Pure parsing (DuckDB's parse tree as JSON), no binding; cached, since the API and
+    dashboards repeat the same queries.
+    """
+    with _PARSER_LOCK:
+        tree = json.loads(_PARSER.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        with _PARSER_LOCK:
+            try:
+                statements = _PARSER.extract_statements(sql)
+            except duckdb.Error as exc:
+                raise QueryRejected(f"cannot parse the query: {exc}") from exc
+        for statement in statements:
+            if statement.type != duckdb.StatementType.SELECT:
+                raise QueryRejected(
+                    f"only read-only SELECT queries are allowed here; got a {statement.type.name} statement")
+        raise QueryRejected(f"cannot parse the query: {tree.get('error_message')}")
+    if not tree.get("statements"):
         raise QueryRejected("the query is empty")
-    for statement in statements:
-        if statement.type not in ALLOWED_STATEMENTS:
-            raise QueryRejected(
-                f"only read-only SELECT queries are allowed here; got a {statement.type.name} statement"
-            )
+    return frozenset(_base_tables(tree, set()))
 
 
-def referenced_tables(sql: str) -> set[str]:
-    """The qualified table names a query refers to."""
-    return {name.lower() for name in duckdb.get_table_names(sql, qualified=True)}
+def check_read_only(sql: str) -> None:
+    """Raise QueryRejected unless every statement is a SELECT."""
+    parse(sql)
+
+
+@dataclass
+class _Loaded:
+    version: int
+    relation: object  # an Arrow table to load into DuckDB, or a lazy Arrow dataset for large tables
+    native: bool  # True: held as a DuckDB table; False: a view over the lazy dataset
+
+
+def _log_has(path: str, version: int) -> bool:
+    """True when commit `version` exists: Delta creates each commit file atomically, once."""
+    return os.path.exists(os.path.join(path, "_delta_log", f"{version:020d}.json"))
 
 
 class Lakehouse:
-    """Runs read-only SQL over the lakehouse tables under their contract names."""
+    """Runs read-only SQL over the lakehouse tables under their contract names.
 
-    def __init__(self, root: str, snapshot: Snapshot | None = None):
+    One instance keeps one locked-down DuckDB connection and a cache of table snapshots keyed
+    by Delta version. Before each query it checks, per table named, whether the next commit
+    file exists (one `stat`); only then is the Delta log read again, so a query never sees
+    files that a newer commit has replaced, and unchanged tables cost nothing to re-read.
+    Snapshots of tables up to `materialize_bytes` on disk are loaded into DuckDB tables (so
+    repeated queries run at DuckDB's native speed); larger tables stay lazy Arrow datasets.
+    """
+
+    def __init__(self, root: str, snapshot: Snapshot | None = None,
+                 materialize_bytes: int = 64 * 1024 * 1024):
         self.root = root
         self.snapshot = snapshot or Snapshot()
+        self.materialize_bytes = materialize_bytes
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._loaded: dict[str, _Loaded] = {}
 
-    def tables(self) -> dict[str, str]:
-        """The contract tables that exist, name -> path."""
-        return existing_tables(self.root)
+    def tables(self, names: Iterable[str] | None = None) -> dict[str, str]:
+        """The contract tables that exist (of `names`, or all), name -> path."""
+        return existing_tables(self.root, names)
 
-    def _connection(self, names: set[str]) -> duckdb.DuckDBPyConnection:
-        available = self.tables()
-        con = duckdb.connect(":memory:", config=LOCKED_CONFIG)
+    def _current(self, name: str, path: str) -> _Loaded:
+        cached = self._loaded.get(name)
+        if cached and "://" not in path and not self.snapshot.travels(name) and not _log_has(path, cached.version + 1):
+            return cached
+        table = self.snapshot.load(name, path)
+        dataset = table.to_pyarrow_dataset()
+        on_disk = pc.sum(pa.table(table.get_add_actions(flatten=True)).column("size_bytes")).as_py() or 0
+        native = on_disk <= self.materialize_bytes
+        return _Loaded(table.version(), dataset.to_table() if native else dataset, native)
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect(":memory:", config=LOCKED_CONFIG)
+        return self._con
+
+    def _bind(self, con: duckdb.DuckDBPyConnection, names: set[str], available: dict[str, str]) -> None:
         for name in sorted(names & set(available)):
+            loaded = self._current(name, available[name])
+            previous = self._loaded.get(name)
+            if previous is loaded:
+                continue
             layer, table = name.split(".")
-            relation = f"__{layer}__{table}"
-            con.register(relation, self.snapshot.load(name, available[name]).to_pyarrow_dataset())
+            target, relation = f'"{layer}"."{table}"', f"__{layer}__{table}"
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
-            con.execute(f'CREATE VIEW "{layer}"."{table}" AS SELECT * FROM "{relation}"')
-        return con
+            if previous is not None:
+                con.execute(f"DROP {'TABLE' if previous.native else 'VIEW'} {target}")
+            con.register(relation, loaded.relation)
+            if loaded.native:
+                con.execute(f'CREATE TABLE {target} AS SELECT * FROM "{relation}"')
+                con.unregister(relation)
+            else:
+                con.execute(f'CREATE VIEW {target} AS SELECT * FROM "{relation}"')
+            self._loaded[name] = loaded
 
     def query(self, sql: str) -> pa.Table:
         """The result of a read-only query, as an Arrow table."""
-        check_read_only(sql)
-        names = referenced_tables(sql)
-        available = self.tables()
+        names = parse(sql)
+        available = self.tables(names)
         missing = sorted(n for n in names if n.split(".")[0] in LAYERS and n not in available)
         if missing:
-            known = ", ".join(n for n in ALL_TABLES if n in available) or "none yet"
+            known = ", ".join(self.tables()) or "none yet"
             raise QueryRejected(f"not in the lakehouse (yet): {', '.join(missing)}. Tables available: {known}")
-        con = self._connection(names)
-        try:
-            return con.execute(sql).fetch_arrow_table()
-        except duckdb.CatalogException as exc:
-            known = ", ".join(n for n in ALL_TABLES if n in available) or "none yet"
-            raise QueryRejected(f"{exc}. Tables available: {known}") from exc
-        except duckdb.PermissionException as exc:
-            raise QueryRejected(f"not allowed: queries read only the lakehouse tables ({exc})") from exc
-        finally:
-            con.close()
+        with self._lock:
+            con = self._connection()
+            self._bind(con, names, available)
+            try:
+                return con.execute(sql).fetch_arrow_table()
+            except duckdb.CatalogException as exc:
+                raise QueryRejected(f"{exc}. Tables available: {', '.join(self.tables()) or 'none yet'}") from exc
+            except duckdb.PermissionException as exc:
+                raise QueryRejected(f"not allowed: queries read only the lakehouse tables ({exc})") from exc
+
+    def close(self) -> None:
+        """Close the DuckDB connection and drop cached snapshots."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+            self._con, self._loaded = None, {}

@@ -8,7 +8,7 @@ import pytest
 from deltalake import write_deltalake
 
 from lakehouse.tables import table_path
-from serving.engine import Lakehouse, QueryRejected, Snapshot, check_read_only
+from serving.engine import Lakehouse, QueryRejected, Snapshot, check_read_only, parse
 from tests.serving_data import GOLD_ROWS, write_gold
 
 pytestmark = pytest.mark.unit
@@ -79,7 +79,34 @@ def test_unknown_and_unpublished_tables_are_named(root):
         Lakehouse(root).query("SELECT * FROM silver.pins")
 
 
-def test_check_read_only_accepts_selects_and_ctes():
-    check_read_only("WITH a AS (SELECT 1 AS x) SELECT * FROM a; EXPLAIN SELECT 1")
+def test_parse_names_the_tables_of_selects_ctes_and_subqueries():
+    sql = ("WITH a AS (SELECT * FROM gold.category_by_year) SELECT * FROM a JOIN silver.pins p USING (ind) "
+           "WHERE ind IN (SELECT ind FROM Silver.Geo)")
+    assert parse(sql) == {"gold.category_by_year", "silver.pins", "silver.geo"}
     with pytest.raises(QueryRejected, match="empty"):
         check_read_only("  ")
+    with pytest.raises(QueryRejected, match="syntax error"):
+        check_read_only("SELEC 1")
+
+
+@pytest.mark.parametrize("materialize_bytes", [64 * 1024 * 1024, 0], ids=["in-memory", "lazy"])
+def test_a_long_lived_engine_sees_every_new_commit(root, materialize_bytes, monkeypatch):
+    lakehouse = Lakehouse(root, materialize_bytes=materialize_bytes)
+    loads = []
+    real_load = Snapshot.load
+    monkeypatch.setattr(Snapshot, "load", lambda self, name, path: loads.append(name) or real_load(self, name, path))
+    sql = "SELECT country, category_count FROM gold.category_by_country ORDER BY country"
+    assert lakehouse.query(sql).num_rows == 3
+    assert lakehouse.query(sql).num_rows == 3
+    assert loads == ["gold.category_by_country"], "an unchanged table was read again"
+
+    path = table_path("gold.category_by_country", root)
+    write_deltalake(path, pa.table({"country": ["Chile"], "category": ["art"],
+                                    "category_count": pa.array([1], pa.int64())}), mode="append")
+    assert lakehouse.query(sql).to_pylist()[1:3] == [{"country": "Chile", "category_count": 1},
+                                                     {"country": "Chile", "category_count": 3}]
+    write_deltalake(path, pa.table({"country": ["Peru"], "category": ["x"],
+                                    "category_count": pa.array([7], pa.int64())}), mode="overwrite")
+    assert lakehouse.query(sql).to_pylist() == [{"country": "Peru", "category_count": 7}]
+    assert len(loads) == 3
+    lakehouse.close()
