@@ -1,0 +1,96 @@
+"""The gold job: rebuild the eight gold tables of CONTRACT.md section 6 from silver.
+
+Write-audit-publish: every table is built and cached, each passes the quality gate, and only
+then is each published by a single Delta overwrite commit (readers see the old table or the
+new one, never a mix). A critical failure in any table publishes none of them.
+
+    python -m lakehouse.gold.job [run_id]     # e.g. from spark-submit
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse import tables
+from lakehouse.gold import categories, medians
+from lakehouse.gold import users as gold_users
+from lakehouse.gold.common import pin_facts
+from lakehouse.silver import geo, pins, users
+from pinlake.settings import Settings, get_settings
+
+# gold table -> its builder over the joined pins (facts); users_joined_by_year reads silver.users.
+FROM_FACTS: dict[str, Callable[[DataFrame], DataFrame]] = {
+    "gold.category_by_country": categories.build_category_by_country,
+    "gold.category_by_year": categories.build_category_by_year,
+    "gold.top_user_by_country": gold_users.build_top_user_by_country,
+    "gold.category_by_age_group": categories.build_category_by_age_group,
+    "gold.median_followers_by_age_group": medians.build_median_followers_by_age_group,
+    "gold.median_followers_by_join_year": medians.build_median_followers_by_join_year,
+    "gold.median_followers_by_age_group_and_join_year":
+        medians.build_median_followers_by_age_group_and_join_year,
+}
+USERS_JOINED = "gold.users_joined_by_year"
+TABLES = (*FROM_FACTS, USERS_JOINED)
+
+
+def build_all(pins_df: DataFrame, geo_df: DataFrame, users_df: DataFrame) -> dict[str, DataFrame]:
+    """Every gold table from the three silver tables (pure)."""
+    facts = pin_facts(pins_df, geo_df, users_df)
+    built = {name: build(facts) for name, build in FROM_FACTS.items()}
+    built[USERS_JOINED] = gold_users.build_users_joined_by_year(users_df)
+    return built
+
+
+def gate_check(spark: SparkSession, candidate: DataFrame, table: str, run_id: str, settings: Settings) -> None:
+    """The quality gate (quality.gate.check): raises QualityGateFailed on a critical failure."""
+    from quality import gate
+
+    gate.check(spark, candidate, table, run_id, settings=settings)
+
+
+def read_silver(spark: SparkSession, root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """silver.pins, silver.geo, silver.users (empty frames for tables that do not exist yet)."""
+    return (
+        tables.read_or_empty(spark, pins.TABLE, pins.PINS_SCHEMA, root),
+        tables.read_or_empty(spark, geo.TABLE, geo.GEO_SCHEMA, root),
+        tables.read_or_empty(spark, users.TABLE, users.USERS_SCHEMA, root),
+    )
+
+
+def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = gate_check) -> dict[str, int]:
+    """Rebuild and publish every gold table; returns the row count of each."""
+    root = settings.lakehouse
+    pins_df, geo_df, users_df = (df.persist(StorageLevel.MEMORY_AND_DISK) for df in read_silver(spark, root))
+    # gold tables are small: cache each so that the gate and the write see the same rows
+    built = {name: df.persist(StorageLevel.MEMORY_AND_DISK) for name, df in build_all(pins_df, geo_df, users_df).items()}
+    try:
+        counts = {name: df.count() for name, df in built.items()}
+        for name, df in built.items():
+            check(spark, df, name, run_id, settings)
+        for name, df in built.items():
+            tables.overwrite(df, name, root)
+        return counts
+    finally:
+        for df in (*built.values(), pins_df, geo_df, users_df):
+            df.unpersist()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for spark-submit: one run with the process's settings."""
+    from lakehouse.spark import get_spark
+
+    argv = sys.argv[1:] if argv is None else argv
+    run_id = argv[0] if argv else f"gold-{uuid.uuid4()}"
+    settings = get_settings()
+    spark = get_spark("pinlake-gold", settings)
+    for name, rows in run(spark, settings, run_id).items():
+        print(f"{name}: {rows} rows")
+
+
+if __name__ == "__main__":
+    main()
