@@ -1,0 +1,157 @@
+"""The eight gold tables (CONTRACT.md section 6): tops and ties, exact medians, null groupings."""
+
+from datetime import datetime
+
+import pytest
+from pyspark.sql import Row
+from pyspark.testing import assertDataFrameEqual
+
+from lakehouse.gold import categories, medians
+from lakehouse.gold import users as gold_users
+from lakehouse.gold.common import pin_facts
+from lakehouse.gold.job import TABLES, build_all
+from tests.silver_rows import geo_rows, pin_rows, user_rows
+
+pytestmark = pytest.mark.unit
+
+
+def facts_of(spark, postings: list[dict]):
+    """Facts from postings: each dict mixes pin, geo and user fields of one ind."""
+    pin_keys = {"category", "poster_name", "follower_count"}
+    geo_keys, user_keys = {"country", "event_time"}, {"age", "date_joined"}
+
+    def part(keys):
+        return [{"ind": p["ind"], **{k: v for k, v in p.items() if k in keys}} for p in postings]
+    return pin_facts(pin_rows(spark, part(pin_keys)), geo_rows(spark, part(geo_keys)),
+                     user_rows(spark, part(user_keys)))
+
+
+def test_category_by_country_top_with_ties_and_nulls(spark):
+    postings = [
+        # X: art 2, travel 2 -> tie, alphabetically first wins; the null category is not counted
+        *[{"ind": i, "country": "X", "category": c} for i, c in enumerate(["travel", "art", "travel", "art"])],
+        *[{"ind": 10 + i, "country": "X", "category": None} for i in range(3)],
+        # Y: one diy beats nothing else
+        {"ind": 20, "country": "Y", "category": "diy"},
+        # a null country is not a group; Z has only null categories: no row
+        {"ind": 30, "country": None, "category": "art"},
+        {"ind": 31, "country": "Z", "category": None},
+    ]
+    got = categories.build_category_by_country(facts_of(spark, postings))
+    assertDataFrameEqual(got, [Row(country="X", category="art", category_count=2),
+                               Row(country="Y", category="diy", category_count=1)])
+
+
+def test_category_by_year_counts_pins_per_utc_post_year(spark):
+    new_year_2019 = datetime(2018, 12, 31, 23, 0)  # 2019-01-01T01:00:00+02:00
+    postings = [
+        {"ind": 1, "event_time": new_year_2019, "category": "b"},
+        {"ind": 2, "event_time": new_year_2019, "category": "c"},
+        {"ind": 3, "event_time": new_year_2019, "category": "c"},
+        {"ind": 4, "event_time": datetime(2019, 1, 1, 0, 0), "category": "a"},
+    ]
+    got = categories.build_category_by_year(facts_of(spark, postings))
+    assertDataFrameEqual(got, [Row(post_year=2018, category="c", category_count=2),
+                               Row(post_year=2019, category="a", category_count=1)])
+
+
+def test_several_pins_of_one_posting_each_count(spark):
+    pins = pin_rows(spark, [{"ind": 1, "category": "b"}, {"ind": 1, "category": "b"}, {"ind": 2, "category": "a"}])
+    facts = pin_facts(pins, geo_rows(spark, [{"ind": 1, "country": "X"}, {"ind": 2, "country": "X"}]),
+                      user_rows(spark, [{"ind": 1}, {"ind": 2}]))
+    assertDataFrameEqual(categories.build_category_by_country(facts),
+                         [Row(country="X", category="b", category_count=2)])
+
+
+def test_category_by_age_group_without_null_ages(spark):
+    postings = [{"ind": 1, "age": 18, "category": "z"}, {"ind": 2, "age": 24, "category": "y"},
+                {"ind": 3, "age": 25, "category": "x"}, {"ind": 4, "age": None, "category": "w"},
+                {"ind": 5, "age": 51, "category": "v"}, {"ind": 6, "age": 50, "category": "u"}]
+    got = categories.build_category_by_age_group(facts_of(spark, postings))
+    assertDataFrameEqual(got, [Row(age_group="18-24", category="y", category_count=1),
+                               Row(age_group="25-35", category="x", category_count=1),
+                               Row(age_group="36-50", category="u", category_count=1),
+                               Row(age_group="50+", category="v", category_count=1)])
+
+
+def test_top_user_by_country_highest_followers_ties_alphabetical(spark):
+    postings = [
+        {"ind": 1, "country": "X", "poster_name": "zed", "follower_count": 900},
+        {"ind": 2, "country": "X", "poster_name": "amy", "follower_count": 900},
+        {"ind": 3, "country": "X", "poster_name": "bob", "follower_count": 800},
+        {"ind": 4, "country": "X", "poster_name": None, "follower_count": 5000},
+        {"ind": 5, "country": "X", "poster_name": "cat", "follower_count": None},
+        {"ind": 6, "country": "Y", "poster_name": "dan", "follower_count": 0},
+        {"ind": 7, "country": None, "poster_name": "eve", "follower_count": 10**9},
+        {"ind": 8, "country": "Z", "poster_name": None, "follower_count": 7},
+    ]
+    got = gold_users.build_top_user_by_country(facts_of(spark, postings))
+    assertDataFrameEqual(got, [Row(country="X", poster_name="amy", follower_count=900),
+                               Row(country="Y", poster_name="dan", follower_count=0)])
+
+
+def test_medians_exact_continuous_even_and_odd(spark):
+    postings = [
+        # 25-35, odd count: 1, 7, 1000001 -> 7 (the null follower_count is left out)
+        *[{"ind": i, "age": 30, "follower_count": f} for i, f in enumerate([1000001, 1, 7, None])],
+        # 36-50, even count: 10, 20, 21, 1000 -> (20 + 21) / 2
+        *[{"ind": 10 + i, "age": 40, "follower_count": f} for i, f in enumerate([1000, 21, 10, 20])],
+        # under 18: a single value; null age and an all-null group give no row
+        {"ind": 20, "age": 3, "follower_count": 5},
+        {"ind": 21, "age": None, "follower_count": 5},
+        {"ind": 22, "age": 60, "follower_count": None},
+        # 18-24, two values far apart: an approximate percentile would miss the mean
+        {"ind": 23, "age": 20, "follower_count": 9007199254740990},
+        {"ind": 24, "age": 20, "follower_count": 1},
+    ]
+    got = medians.build_median_followers_by_age_group(facts_of(spark, postings))
+    assertDataFrameEqual(got, [Row(age_group="25-35", median_follower_count=7.0),
+                               Row(age_group="36-50", median_follower_count=20.5),
+                               Row(age_group="under 18", median_follower_count=5.0),
+                               Row(age_group="18-24", median_follower_count=4503599627370495.5)])
+
+
+def test_median_by_join_year_and_by_age_group_and_join_year(spark):
+    j2015, j2016 = datetime(2015, 6, 1), datetime(2016, 6, 1)
+    postings = [
+        {"ind": 1, "age": 20, "date_joined": j2015, "follower_count": 1},
+        {"ind": 2, "age": 20, "date_joined": j2015, "follower_count": 2},
+        {"ind": 3, "age": 40, "date_joined": j2015, "follower_count": 10},
+        {"ind": 4, "age": 40, "date_joined": j2016, "follower_count": 4},
+        {"ind": 5, "age": None, "date_joined": j2016, "follower_count": 6},
+        {"ind": 6, "age": 40, "date_joined": None, "follower_count": 100},
+    ]
+    facts = facts_of(spark, postings)
+    assertDataFrameEqual(medians.build_median_followers_by_join_year(facts),
+                         [Row(join_year=2015, median_follower_count=2.0),
+                          Row(join_year=2016, median_follower_count=5.0)])
+    assertDataFrameEqual(medians.build_median_followers_by_age_group_and_join_year(facts),
+                         [Row(age_group="18-24", join_year=2015, median_follower_count=1.5),
+                          Row(age_group="36-50", join_year=2015, median_follower_count=10.0),
+                          Row(age_group="36-50", join_year=2016, median_follower_count=4.0)])
+
+
+def test_users_joined_by_year_counts_silver_users_rows(spark):
+    users = user_rows(spark, [
+        {"ind": 1, "date_joined": datetime(2015, 12, 31, 23, 0)},  # 2016-01-01T01:00+02:00 is 2015
+        {"ind": 2, "date_joined": datetime(2016, 1, 1, 0, 0)},
+        {"ind": 3, "date_joined": datetime(2016, 5, 1)},
+        {"ind": 4, "date_joined": None},
+    ])
+    assertDataFrameEqual(gold_users.build_users_joined_by_year(users),
+                         [Row(join_year=2015, number_users_joined=1), Row(join_year=2016, number_users_joined=2)])
+
+
+def test_build_all_has_every_table_with_contract_columns(spark):
+    built = build_all(pin_rows(spark, []), geo_rows(spark, []), user_rows(spark, []))
+    assert set(built) == set(TABLES) and len(TABLES) == 8
+    assert {name: df.columns for name, df in built.items()} == {
+        "gold.category_by_country": ["country", "category", "category_count"],
+        "gold.category_by_year": ["post_year", "category", "category_count"],
+        "gold.top_user_by_country": ["country", "poster_name", "follower_count"],
+        "gold.category_by_age_group": ["age_group", "category", "category_count"],
+        "gold.median_followers_by_age_group": ["age_group", "median_follower_count"],
+        "gold.users_joined_by_year": ["join_year", "number_users_joined"],
+        "gold.median_followers_by_join_year": ["join_year", "median_follower_count"],
+        "gold.median_followers_by_age_group_and_join_year": ["age_group", "join_year", "median_follower_count"],
+    }
