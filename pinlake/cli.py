@@ -75,6 +75,10 @@ _register_serving(app)
 from quality.commands import register as _register_quality  # noqa: E402
 _register_quality(app)
 
+from lakehouse.silver.commands import register as _register_silver  # noqa: E402
+_register_silver(app)
+from lakehouse.gold.commands import register as _register_gold  # noqa: E402
+_register_gold(app)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,37 @@
+"""`pinlake gold`: rebuild the gold tables from silver."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add `pinlake gold` to the command line."""
+
+    @app.command()
+    def gold(
+        run_id: str = typer.Option(None, "--run-id", help="Run id for quality results (default: a new one)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the row counts as JSON."),
+    ) -> None:
+        """Run the gold job once: rebuild and publish the eight gold tables."""
+        from lakehouse.gold import job
+        from lakehouse.spark import get_spark
+        from pinlake.settings import get_settings
+        from quality.gate import QualityGateFailed
+
+        settings = get_settings()
+        run_id = run_id or f"gold-{uuid.uuid4()}"
+        spark = get_spark("pinlake-gold", settings)
+        try:
+            counts = job.run(spark, settings, run_id)
+        except QualityGateFailed as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        if as_json:
+            typer.echo(json.dumps({"run_id": run_id, "tables": counts}, indent=2))
+            return
+        for name, rows in counts.items():
+            typer.echo(f"gold run {run_id}: {name}: {rows} rows")

@@ -1,0 +1,40 @@
+"""`pinlake silver`: promote the bronze rows not processed yet into silver."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add `pinlake silver` to the command line."""
+
+    @app.command()
+    def silver(
+        run_id: str = typer.Option(None, "--run-id", help="Run id for quality results (default: a new one)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+    ) -> None:
+        """Run the silver job once: new bronze rows -> silver.pins/geo/users and silver.quarantine."""
+        from lakehouse.silver import job
+        from lakehouse.spark import get_spark
+        from pinlake.settings import get_settings
+        from quality.gate import QualityGateFailed
+
+        settings = get_settings()
+        run_id = run_id or f"silver-{uuid.uuid4()}"
+        spark = get_spark("pinlake-silver", settings)
+        try:
+            summaries = job.run(spark, settings, run_id)
+        except QualityGateFailed as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        if as_json:
+            typer.echo(json.dumps({"run_id": run_id, "topics": summaries}, indent=2))
+            return
+        if not summaries:
+            typer.echo(f"silver run {run_id}: no new bronze rows")
+        for s in summaries:
+            typer.echo(f"silver run {run_id}: {s['topic']} bronze v{s['bronze_version']}: {s['rows']} new rows, "
+                       f"{s['accepted']} accepted, {s['quarantined']} quarantined")
