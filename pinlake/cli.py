@@ -53,9 +53,13 @@ def down() -> None:
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
     """Show each local service: pid, address, health, log file."""
+    from lakehouse.bronze.status import bronze_status, status_table
+
     report = _supervisor().status()
+    bronze = bronze_status(get_settings())
     if as_json:
-        typer.echo(json.dumps({"data_root": str(get_settings().data_root), "services": report}, indent=2))
+        typer.echo(json.dumps({"data_root": str(get_settings().data_root), "services": report,
+                               "bronze": bronze}, indent=2))
         return
     table = Table("service", "state", "pid", "address", "log")
     for name, entry in report.items():
@@ -63,6 +67,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             if entry["running"] else "[dim]stopped[/dim]"
         table.add_row(name, state, str(entry["pid"] or "-"), entry["address"], entry["log"])
     console.print(table)
+    console.print(status_table(bronze))
 
 
 # Each area keeps its commands in its own module, with a `register(app)` that adds them.
@@ -79,6 +84,8 @@ from lakehouse.silver.commands import register as _register_silver  # noqa: E402
 _register_silver(app)
 from lakehouse.gold.commands import register as _register_gold  # noqa: E402
 _register_gold(app)
+from lakehouse.bronze.commands import register as _register_bronze  # noqa: E402
+_register_bronze(app)
 
 if __name__ == "__main__":
     app()

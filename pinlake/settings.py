@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     spark_driver_memory: str = "2g"
 
+    bronze_trigger_seconds: float = Field(
+        5.0, gt=0, description="Micro-batch interval of the bronze stream (Kafka -> Delta bronze)."
+    )
+    bronze_max_offsets_per_trigger: int = Field(
+        50_000, gt=0, description="Most Kafka records one bronze micro-batch reads (bounds catch-up batches)."
+    )
+    bronze_fail_on_data_loss: bool = Field(
+        True, description="Stop the bronze stream when Kafka already deleted offsets it still needs."
+    )
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_key: SecretStr | None = Field(None, description="When set, requests need X-API-Key.")

@@ -56,8 +56,9 @@ def all_services() -> list[Service]:
     that importing the supervisor stays cheap and free of cycles).
     """
     from ingest.service import API
+    from lakehouse.bronze.service import BRONZE
 
-    return [KAFKA, API]
+    return [KAFKA, API, BRONZE]
 
 
 class ServiceFailed(RuntimeError):

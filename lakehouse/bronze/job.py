@@ -1,0 +1,182 @@
+"""`pinlake bronze`: the streaming shell around `to_bronze`, Kafka -> Delta bronze, exactly once.
+
+One Structured Streaming query reads the three topics and a foreachBatch function
+(lakehouse/bronze/writer.py) appends each micro-batch to the three tables with Delta's
+idempotent writes. See docs/BRONZE.md for the decisions (start offsets, data loss, bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse import tables
+from lakehouse.bronze.progress import (
+    Offsets,
+    checkpoint_dir,
+    held_from_tables,
+    heartbeat_file,
+    now_iso,
+    progress_file,
+    read_json,
+    write_json,
+)
+from lakehouse.bronze.schema import BRONZE_SCHEMA, PARTITION_COLUMN, RAW_BYTES_SCHEMA, RAW_BYTES_TABLE, TOPIC_TABLES
+from lakehouse.bronze.writer import BatchWriter, write_progress
+from pinlake.settings import Settings
+
+log = logging.getLogger("pinlake.bronze")
+HEARTBEAT_SECONDS = 2.0
+# Each idempotent append looks up the table's last transaction version, which rebuilds the
+# Delta snapshot state; with the default 50 partitions that job dominates a small batch.
+SESSION_CONF = {"spark.databricks.delta.snapshotPartitions": "2"}
+EARLIEST = -2  # Spark's Kafka source: -2 is the earliest offset, -1 the latest
+
+
+class _StopFlag:
+    """Set by SIGTERM or SIGINT; the main loop sees it within one heartbeat.
+
+    Raising from the handler instead would land inside a py4j call and leave the
+    gateway half-used; a flag lets the loop stop the query cleanly.
+    """
+
+    signal: str | None = None
+
+    def set(self, signum, frame) -> None:
+        self.signal = signal.Signals(signum).name
+
+
+def ensure_tables(spark: SparkSession, settings: Settings) -> None:
+    """Create the bronze tables (schema, partitioning, append-only) that do not exist yet."""
+    from delta.tables import DeltaTable
+    from deltalake import DeltaTable as LogReader
+
+    specs = [(name, BRONZE_SCHEMA, [PARTITION_COLUMN]) for name in TOPIC_TABLES.values()]
+    for name, schema, partitions in [*specs, (RAW_BYTES_TABLE, RAW_BYTES_SCHEMA, [])]:
+        path = tables.table_path(name, settings.lakehouse)
+        if LogReader.is_deltatable(path):  # cheap, no Spark job: restarts stay fast
+            continue
+        (DeltaTable.createIfNotExists(spark)
+         .location(path)
+         .addColumns(schema)
+         .partitionedBy(*partitions)
+         .property("delta.appendOnly", "true")  # bronze is append-only (contract section 4)
+         .execute())
+
+
+def kafka_partitions(bootstrap: str, timeout: float = 30.0) -> dict[str, list[int]]:
+    """The partitions of each contract topic that exists."""
+    from confluent_kafka.admin import AdminClient
+
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout)
+    return {name: sorted(meta.partitions) for name, meta in metadata.topics.items() if name in TOPIC_TABLES}
+
+
+def starting_offsets(held: Offsets, partitions: dict[str, list[int]]) -> str:
+    """Where a new checkpoint starts: Kafka's earliest, or just after what bronze holds.
+
+    A new checkpoint over non-empty tables (a lost checkpoint) resumes after bronze's last
+    offsets instead of re-reading Kafka, so it neither duplicates nor skips. Spark needs
+    every partition of a topic once any is given.
+    """
+    if not any(held.values()):
+        return "earliest"
+    spec = {topic: {str(p): held.get(topic, {}).get(str(p), EARLIEST) for p in parts}
+            for topic, parts in partitions.items()}
+    return json.dumps(spec)
+
+
+def kafka_stream(spark: SparkSession, settings: Settings, start: str) -> DataFrame:
+    """The three topics as one stream, headers included."""
+    return (spark.readStream.format("kafka")
+            .option("kafka.bootstrap.servers", settings.bootstrap)
+            .option("subscribe", ",".join(TOPIC_TABLES))
+            .option("includeHeaders", "true")
+            .option("startingOffsets", start)
+            .option("failOnDataLoss", str(settings.bronze_fail_on_data_loss).lower())
+            .option("maxOffsetsPerTrigger", settings.bronze_max_offsets_per_trigger)
+            .load())
+
+
+def start(spark: SparkSession, settings: Settings, once: bool):
+    """Start the query on the durable checkpoint; returns the StreamingQuery."""
+    checkpoint = checkpoint_dir(settings)
+    held = held_from_tables(settings)
+    is_new = not any((checkpoint / "offsets").glob("[0-9]*"))
+    begin = starting_offsets(held, kafka_partitions(settings.bootstrap)) if is_new else "checkpoint"
+    log.info("bronze: checkpoint %s (%s), starting offsets %s", checkpoint, "new" if is_new else "existing", begin)
+    previous = read_json(progress_file(settings)) or {}
+    write_progress(settings, held, last_rows_at=previous.get("last_rows_at", {}),
+                   batch_at=previous.get("batch_at"), batch_id=previous.get("batch_id"))
+    writer = BatchWriter(settings, held, previous.get("last_rows_at", {}))
+    trigger = {"availableNow": True} if once else \
+        {"processingTime": f"{int(settings.bronze_trigger_seconds * 1000)} milliseconds"}
+    return (kafka_stream(spark, settings, begin if is_new else "earliest")
+            .writeStream.queryName("bronze")
+            .foreachBatch(writer)
+            .option("checkpointLocation", str(checkpoint))
+            .trigger(**trigger)
+            .start())
+
+
+def heartbeat(settings: Settings, query, started_at: str) -> None:
+    """Record that this driver is alive, and the query's state."""
+    status = query.status
+    write_json(heartbeat_file(settings), {
+        "pid": os.getpid(), "query_id": str(query.id), "started_at": started_at, "beat_at": now_iso(),
+        "active": query.isActive, "message": status["message"],
+        "ready": query.lastProgress is not None or status["message"].startswith("Waiting"),
+    })
+
+
+def _stop_quietly(query) -> None:
+    # The JVM got the same signal (one process group) and may be gone already; the
+    # checkpoint and the idempotent writes make any point of death safe.
+    try:
+        query.stop()
+    except Exception as exc:  # noqa: BLE001
+        log.info("bronze: the query was already gone (%s)", type(exc).__name__)
+
+
+def explain(exc: Exception) -> str:
+    """The query's failure as one clear message; a Kafka data loss gets its remedy."""
+    text = str(exc)
+    if "data may have been lost" in text or "failOnDataLoss" in text:
+        return ("Kafka no longer holds offsets that the bronze checkpoint still needs (retention "
+                "deleted them before bronze read them). Nothing was written for them. To accept the gap "
+                "and go on, run once with PINLAKE_BRONZE_FAIL_ON_DATA_LOSS=false; see docs/BRONZE.md.\n" + text)
+    return text
+
+
+def run(settings: Settings, once: bool = False) -> int:
+    """Run the bronze stream until stopped (or, with `once`, until caught up); the exit code."""
+    from lakehouse.spark import get_spark
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    stop = _StopFlag()
+    signal.signal(signal.SIGTERM, stop.set)
+    signal.signal(signal.SIGINT, stop.set)
+    spark = get_spark("pinlake-bronze", settings, conf=SESSION_CONF)
+    ensure_tables(spark, settings)
+    query = start(spark, settings, once)
+    started_at = now_iso()
+    try:
+        while not query.awaitTermination(HEARTBEAT_SECONDS):
+            if stop.signal:
+                log.info("bronze: %s, stopping the query", stop.signal)
+                _stop_quietly(query)
+                return 0
+            heartbeat(settings, query, started_at)
+    except Exception as exc:  # noqa: BLE001 - the query's own failure, reported once, clearly
+        if stop.signal:  # the JVM got the signal too and went first
+            log.info("bronze: %s, the query stopped with the JVM", stop.signal)
+            return 0
+        log.error("bronze stream failed: %s", explain(exc))
+        return 1
+    log.info("bronze: caught up, stopping" if once else "bronze: query ended")
+    return 0

@@ -1,0 +1,108 @@
+"""Health and lag of the bronze stream, cheap enough for `pinlake status` (no Spark).
+
+Lag per topic = Kafka's end offsets minus the next offsets bronze holds, summed over the
+topic's partitions. What bronze holds comes from progress.json (written after each
+micro-batch's Delta commits); without it, from the Delta tables themselves (deltalake).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import psutil
+
+from lakehouse.bronze.progress import Offsets, checkpoint_dir, heartbeat_file, held_from_tables, progress_file, read_json
+from lakehouse.bronze.schema import TOPIC_TABLES
+from pinlake.settings import Settings
+
+QUIET = 2  # librdkafka log level: a broker that is down is reported as unknown lag, not logged
+
+
+def stale_after(settings: Settings) -> float:
+    """Seconds after which a heartbeat no longer counts as alive."""
+    return max(30.0, 3 * settings.bronze_trigger_seconds)
+
+
+def _age(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
+
+
+def healthy(settings: Settings) -> bool:
+    """The stream's driver is alive, its query active and past its first trigger."""
+    beat = read_json(heartbeat_file(settings))
+    if not beat or not beat.get("active") or not beat.get("ready"):
+        return False
+    age = _age(beat.get("beat_at"))
+    return age is not None and age < stale_after(settings) and _alive(beat.get("pid"))
+
+
+def _alive(pid: int | None) -> bool:
+    try:
+        return pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def kafka_end_offsets(bootstrap: str, timeout: float = 2.0) -> Offsets | None:
+    """The end (high watermark) of every partition of the contract topics; None if Kafka is down."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"pinlake-status-{os.getpid()}",
+                         "enable.auto.commit": False, "log_level": QUIET, "socket.timeout.ms": int(timeout * 1000)})
+    try:
+        metadata = consumer.list_topics(timeout=timeout)
+        ends: Offsets = {}
+        for topic in TOPIC_TABLES:
+            for partition in sorted((metadata.topics.get(topic) or _NoTopic).partitions):
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+                ends.setdefault(topic, {})[str(partition)] = high
+        return ends
+    except KafkaException:
+        return None
+    finally:
+        consumer.close()
+
+
+class _NoTopic:
+    partitions: dict = {}
+
+
+def bronze_status(settings: Settings) -> dict:
+    """Per topic: Kafka's end, bronze's end (offsets summed over partitions), the lag; the last batch's time."""
+    progress = read_json(progress_file(settings))
+    held = progress["offsets"] if progress else held_from_tables(settings)
+    ends = kafka_end_offsets(settings.bootstrap)
+    topics = {}
+    for topic, name in TOPIC_TABLES.items():
+        bronze_end = sum(held.get(topic, {}).values())
+        lag = None if ends is None else sum(max(0, end - held.get(topic, {}).get(p, 0))
+                                            for p, end in ends.get(topic, {}).items())
+        topics[topic] = {"table": name, "kafka_end": None if ends is None else sum(ends.get(topic, {}).values()),
+                         "bronze_end": bronze_end, "lag": lag,
+                         "last_rows_at": (progress or {}).get("last_rows_at", {}).get(topic)}
+    beat = read_json(heartbeat_file(settings)) or {}
+    return {"healthy": healthy(settings), "checkpoint": str(checkpoint_dir(settings)),
+            "last_batch_at": (progress or {}).get("batch_at"), "last_batch_id": (progress or {}).get("batch_id"),
+            "heartbeat_at": beat.get("beat_at"), "topics": topics}
+
+
+def status_table(report: dict):
+    """The bronze part of `pinlake status` as a rich Table."""
+    from rich.table import Table
+
+    batch = _short(report["last_batch_at"]) or "never"
+    table = Table("topic", "table", "kafka end", "bronze end", "lag", "last rows at",
+                  title=f"bronze stream: last micro-batch {batch} (batch {report['last_batch_id']})")
+    for topic, entry in report["topics"].items():
+        lag = "?" if entry["lag"] is None else str(entry["lag"])
+        end = "?" if entry["kafka_end"] is None else str(entry["kafka_end"])
+        table.add_row(topic, entry["table"], end, str(entry["bronze_end"]), lag, _short(entry["last_rows_at"]) or "-")
+    return table
+
+
+def _short(iso: str | None) -> str | None:
+    """`2026-11-25T22:18:46.681+00:00` -> `2026-11-25 22:18:46 UTC`."""
+    return f"{iso[:19].replace('T', ' ')} UTC" if iso else None
