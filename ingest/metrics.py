@@ -16,6 +16,7 @@ class IngestMetrics:
 
     def __init__(self, queue_length: Callable[[], float], reachable: Callable[[], bool]):
         self.registry = CollectorRegistry()
+        self._children: dict[tuple, object] = {}
         ProcessCollector(registry=self.registry)
         self.requests = Counter("pinlake_ingest_requests", "HTTP requests by route and status.",
                                 ["route", "status"], registry=self.registry)
@@ -31,13 +32,21 @@ class IngestMetrics:
 
     def observe(self, route: str, status: int, seconds: float, kinds: Sequence[str] = ()) -> None:
         """Count one answered request, and its records when Kafka took them."""
-        self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        self._child(self.requests, route, str(status)).inc()
+        self._child(self.latency, route).observe(seconds)
         if len(kinds) == 1:
-            self.records.labels(kinds[0]).inc()
+            self._child(self.records, kinds[0]).inc()
         elif kinds:
             for kind, count in Tally(kinds).items():
-                self.records.labels(kind).inc(count)
+                self._child(self.records, kind).inc(count)
+
+    def _child(self, metric, *labels):
+        # labels() takes a lock and builds a key on every call; the children are few, keep them.
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

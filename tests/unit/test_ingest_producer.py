@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import KafkaError
 
 from ingest.app import received_at
-from ingest.producer import _Pending, _resolve, headers, new_event_ids, producer_config
+from ingest.producer import _Pending, headers, new_event_ids, producer_config
 from pinlake.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -53,14 +53,11 @@ def _error() -> KafkaError:
 def test_a_request_finishes_when_its_last_report_arrives():
     loop = asyncio.new_event_loop()
     try:
-        done: list = []
-        pending = _Pending(3, loop.create_future(), done)
+        pending = _Pending(3, loop.create_future())
         pending.delivered(None, None)
         pending.delivered(None, None)
-        assert done == []
+        assert not pending.future.done()
         pending.delivered(None, None)
-        assert done == [pending]
-        _resolve(done)
         assert pending.future.result() is None
     finally:
         loop.close()
@@ -69,15 +66,12 @@ def test_a_request_finishes_when_its_last_report_arrives():
 def test_a_request_fails_at_its_first_failed_report_and_only_once():
     loop = asyncio.new_event_loop()
     try:
-        done: list = []
-        pending = _Pending(3, loop.create_future(), done)
+        pending = _Pending(3, loop.create_future())
         pending.delivered(None, None)
         error = _error()
         pending.delivered(error, None)
-        pending.delivered(None, None)
-        assert done == [pending]
-        _resolve(done)
-        _resolve(done)  # resolving twice is harmless
         assert pending.future.result() is error
+        pending.delivered(_error(), None)  # later reports change nothing
+        assert pending.future.result() is error and pending.remaining == 0
     finally:
         loop.close()
