@@ -57,6 +57,34 @@ class Settings(BaseSettings):
     api_queue_max_messages: int = Field(100_000, description="Producer queue size; full gives 503.")
     api_retry_after_s: int = Field(2, description="Retry-After of a 503.")
 
+    airflow_host: str = Field("127.0.0.1", description="Where the local Airflow API server listens.")
+    airflow_port: int = Field(8080, description="The local Airflow API server and UI.")
+    airflow_log_port: int = Field(8793, description="Airflow's worker log server (LocalExecutor).")
+    airflow_trigger_log_port: int = Field(8794, description="Airflow's triggerer log server.")
+    airflow_parallelism: int = Field(2, ge=1, description="Airflow task slots; two cores: keep it low.")
+    airflow_url: str | None = Field(
+        None, description="Airflow's API for `pinlake run`; default the local one, http://<host>:<port>."
+    )
+    airflow_username: str = Field("admin", description="Airflow user of `pinlake run`.")
+    airflow_password: SecretStr | None = Field(
+        None, description="Its password; default the one the local stack generated."
+    )
+    medallion_schedule: str = Field(
+        "@hourly", description="Cron or preset of the medallion DAG; `none` for manual runs only."
+    )
+    maintenance_schedule: str = Field(
+        "0 3 * * *", description="Cron or preset of the maintenance DAG (OPTIMIZE + VACUUM); `none` for manual."
+    )
+    vacuum_retention_hours: int = Field(
+        168, ge=168, description="VACUUM keeps files this long; at least 7 days (time travel, slow readers)."
+    )
+
+    @field_validator("medallion_schedule", "maintenance_schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str:
+        # kept as the text "none" (not None), so that child processes inherit it (child_env)
+        return "none" if value is None or value.strip().lower() in ("", "none", "null") else value.strip()
+
     @field_validator("data_root", "jvm_cache")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
