@@ -1,0 +1,60 @@
+"""
+### medallion: bronze -> silver -> gold -> publish
+
+Promotes what the bronze stream has landed, one step per layer:
+
+1. **silver** (Spark): the bronze rows not processed yet are cleaned, checked by the silver
+   quality gate and MERGEd into `silver.*`; rejected rows go to `silver.quarantine`.
+2. **gold** (Spark): the eight `gold.*` tables are rebuilt from silver behind the gold gate
+   and published atomically.
+3. **publish**: the Data Docs site is rebuilt and the DuckDB database file refreshed.
+
+Each Spark step is `spark-submit` of the job's file with the Airflow run id as its run id
+(it lands in `quality.results`). Every step is idempotent: a retry or a re-run over the same
+bronze leaves silver and gold as they were. The silver and gold steps share the one-slot
+pool `pinlake_lakehouse` with the `maintenance` DAG, so OPTIMIZE/VACUUM never touches a table
+while this DAG writes it. One run at a time; no catch-up of missed intervals.
+Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`, `none` for manual runs only);
+trigger by hand with `pinlake run --wait`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import DAG, task
+
+from orchestration.dag_defaults import DEFAULT_ARGS, schedule
+from orchestration.spark import spark_step
+from pinlake.settings import get_settings
+
+# Above maintenance's weight: when both wait for the lakehouse pool, medallion goes first.
+PRIORITY = 10
+
+with DAG(
+    dag_id="medallion",
+    description="bronze -> silver -> gold -> publish (Data Docs, DuckDB file)",
+    schedule=schedule(get_settings().medallion_schedule),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=3),
+    default_args=DEFAULT_ARGS,
+    tags=["pinlake", "medallion", "spark"],
+    doc_md=__doc__,
+) as dag:
+    silver = spark_step("silver", "lakehouse.silver.job", timeout=timedelta(minutes=60),
+                        priority_weight=PRIORITY)
+    gold = spark_step("gold", "lakehouse.gold.job", timeout=timedelta(minutes=45),
+                      priority_weight=PRIORITY)
+
+    @task(execution_timeout=timedelta(minutes=20), priority_weight=PRIORITY)
+    def publish() -> dict[str, str]:
+        """Rebuild the Data Docs site and the DuckDB database file; returns their paths."""
+        from quality.docs import build_data_docs
+        from serving.database import refresh_database
+
+        settings = get_settings()
+        return {"data_docs": str(build_data_docs(settings)), "duckdb": str(refresh_database(settings))}
+
+    silver >> gold >> publish()

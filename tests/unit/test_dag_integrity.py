@@ -1,0 +1,108 @@
+"""The DAG files import cleanly and keep the rules every pinlake DAG follows; no service needed.
+
+The DagBag is loaded in a child process with a temporary AIRFLOW_HOME, so this test neither
+writes to ~/airflow nor leaves Airflow's configuration initialised in the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from orchestration.airflow_home import DAGS_FOLDER, LAKEHOUSE_POOL
+from orchestration.spark import job_file
+
+pytestmark = pytest.mark.unit
+
+PROBE = r"""
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({
+    "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
+    "dags": {
+        dag_id: {
+            "tags": sorted(dag.tags), "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
+            "schedule": dag.schedule, "doc_md": dag.doc_md or "",
+            "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
+            "tasks": {t.task_id: {
+                "retries": t.retries, "pool": t.pool,
+                "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
+                "application": getattr(t, "application", None),
+                "args": getattr(t, "application_args", None),
+                "conn_id": getattr(t, "_conn_id", None),
+            } for t in dag.tasks},
+        } for dag_id, dag in bag.dags.items()
+    },
+}))
+"""
+
+
+def load_dags(tmp_path, **settings_env: str) -> dict:
+    """The DagBag's view of orchestration/dags, parsed with the given PINLAKE_* variables."""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__UNIT_TEST_MODE": "True", **settings_env}
+    done = subprocess.run([sys.executable, "-c", PROBE, str(DAGS_FOLDER)], env=env, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory) -> dict:
+    return load_dags(tmp_path_factory.mktemp("dagbag"))
+
+
+def test_no_import_errors_and_both_dags(bag):
+    assert bag["import_errors"] == {}
+    assert set(bag["dags"]) == {"medallion", "maintenance"}
+
+
+def test_every_dag_is_tagged_documented_and_never_catches_up(bag):
+    for dag_id, dag in bag["dags"].items():
+        assert "pinlake" in dag["tags"], dag_id
+        assert dag["catchup"] is False, dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+        assert dag["doc_md"].strip(), dag_id
+
+
+def test_every_task_has_retries_and_a_timeout(bag):
+    for dag_id, dag in bag["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["retries"] >= 1, (dag_id, task_id)
+            assert task["timeout"] and task["timeout"] > 0, (dag_id, task_id)
+
+
+def test_medallion_is_silver_gold_publish_with_spark_jobs(bag):
+    dag = bag["dags"]["medallion"]
+    assert dag["upstream"] == {"silver": [], "gold": ["silver"], "publish": ["gold"]}
+    for step, module in (("silver", "lakehouse.silver.job"), ("gold", "lakehouse.gold.job")):
+        task = dag["tasks"][step]
+        assert task["application"] == job_file(module)
+        assert os.path.isfile(task["application"])
+        assert task["args"] == ["{{ run_id }}"]
+        assert task["conn_id"] == "pinlake_spark"
+        assert task["pool"] == LAKEHOUSE_POOL
+    assert dag["schedule"] == "@hourly"
+
+
+def test_maintenance_shares_the_lakehouse_pool(bag):
+    dag = bag["dags"]["maintenance"]
+    task = dag["tasks"]["optimize_vacuum"]
+    assert task["pool"] == LAKEHOUSE_POOL
+    assert task["application"] == job_file("orchestration.maintenance_job")
+    assert task["args"] == ["{{ run_id }}", "--retention-hours", "168"]
+    assert dag["schedule"] == "0 3 * * *"
+
+
+def test_schedules_and_retention_come_from_settings(tmp_path):
+    bag = load_dags(tmp_path, PINLAKE_MEDALLION_SCHEDULE="none", PINLAKE_MAINTENANCE_SCHEDULE="@daily",
+                    PINLAKE_VACUUM_RETENTION_HOURS="240")
+    assert bag["import_errors"] == {}
+    assert bag["dags"]["medallion"]["schedule"] is None
+    assert bag["dags"]["maintenance"]["schedule"] == "@daily"
+    assert bag["dags"]["maintenance"]["tasks"]["optimize_vacuum"]["args"][-1] == "240"
