@@ -12,6 +12,7 @@ from pinlake.settings import Settings
 
 DOCS_URL_PREFIX = "/quality"
 _SITE = "local_site"
+INDEX_VALIDATIONS = 240  # validations listed in the index: 20 runs of the 12 gated tables
 _contexts: dict[str, object] = {}
 _lock = threading.Lock()
 
@@ -48,6 +49,13 @@ def _new_context(settings: Settings):
     context = gx.get_context(mode="file", project_root_dir=str(gx_root(settings)))
     # Progress bars would flood the job logs with one line per metric.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    # The index reads every listed validation result at each rebuild: bound it, or every gate
+    # slows down as the history grows (the quality.results table keeps the full history).
+    sites = context.variables.data_docs_sites
+    sites[_SITE].setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
+    sites[_SITE]["site_index_builder"]["validation_results_limit"] = INDEX_VALIDATIONS
+    sites[_SITE]["show_how_to_buttons"] = False  # links to GX tutorials, noise for our readers
+    context.variables.data_docs_sites = sites
     context.variables.save()
     return context
 
@@ -86,6 +94,7 @@ _OFFLINE_START, _OFFLINE_END = "<!-- pinlake-offline-index -->", "<!-- /pinlake-
 _HIDE_WHEN_ONLINE = ("<script>if (window.jQuery && window.jQuery.fn.bootstrapTable) "
                      "{document.getElementById('pinlake-offline-index').style.display = 'none';}</script>")
 _RUNS_SHOWN = 10
+_STATUS = {True: '<b style="color: #1a7f37">passed</b>', False: '<b style="color: #cf222e">failed</b>'}
 
 
 def _validations(settings: Settings, suite_dir: Path) -> list[tuple[str, str, bool | None]]:
@@ -108,12 +117,14 @@ def _offline_block(settings: Settings) -> str:
         suite = f"{page.parent.name}.{page.stem}"
         runs = "".join(
             f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> '
-            f'{"passed" if ok else "failed" if ok is False else ""}</li>'
+            f'{_STATUS.get(ok, "")}</li>'
             for href, label, ok in _validations(settings, site / "validations" / page.parent.name / page.stem))
         items.append(f'<li class="pinlake-suite"><a href="{html.escape(str(page.relative_to(site)))}">'
                      f'{html.escape(suite)}</a><ul>{runs}</ul></li>')
-    return (f'{_OFFLINE_START}<div id="pinlake-offline-index" style="padding: 1em 3em">'
-            f'<h2>Expectation suites</h2><ul>{"".join(items)}</ul></div>{_OFFLINE_END}')
+    return (f'{_OFFLINE_START}<div id="pinlake-offline-index" style="padding: 1em 3em; font-family: sans-serif">'
+            '<h2>pinlake quality: expectation suites and latest validations</h2>'
+            '<p style="color: #666">Plain view (GX\'s interactive tables load their scripts from the '
+            f'internet).</p><ul>{"".join(items)}</ul></div>{_OFFLINE_END}')
 
 
 def add_offline_index(settings: Settings) -> None:

@@ -1,0 +1,76 @@
+"""The Data Docs site, as the real API serves it under /quality/, lists every suite in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from pinlake.supervisor import wait_until
+from quality.docs import build_data_docs
+from quality.gate import QualityGateFailed, check
+from quality.samples import ROWS, SCHEMAS, sample
+from quality.suites import builders
+from tests.browser import dom_after_scripts, screenshot
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def docs_settings(tmp_path_factory, spark, kafka_settings):
+    """A data root with one passing and one failing validation, and its site built."""
+    settings = make_settings(tmp_path_factory.mktemp("quality-docs"), kafka_bootstrap=kafka_settings.bootstrap)
+    check(spark, sample(spark, "silver.users"), "silver.users", "docs-run", settings=settings)
+    duplicated = spark.createDataFrame([*ROWS["silver.geo"], ROWS["silver.geo"][0]], SCHEMAS["silver.geo"])
+    with pytest.raises(QualityGateFailed):
+        check(spark, duplicated, "silver.geo", "docs-run", settings=settings)
+    assert build_data_docs(settings).exists()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def api_url(docs_settings):
+    """The real ingest API (`pinlake api`) on the docs' data root."""
+    env = {**os.environ, **docs_settings.child_env()}
+    server = subprocess.Popen([sys.executable, "-m", "pinlake.cli", "api", "--log-level", "warning"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{docs_settings.api_port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_until(lambda: server.poll() is not None or up(), 60) and server.poll() is None, \
+            server.stderr.read().decode() if server.poll() is not None else "API did not start"
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_the_api_serves_the_site_and_its_pages(api_url):
+    index = httpx.get(f"{api_url}/quality/", timeout=10)
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    links = re.findall(r'href="(validations/[^"]+\.html)"', index.text)
+    assert any("/silver/geo/docs-run/" in link for link in links)
+    page = httpx.get(f"{api_url}/quality/{links[0]}", timeout=10)
+    assert page.status_code == 200 and "docs-run" in page.text
+    assert httpx.get(f"{api_url}/quality/expectations/gold/users_joined_by_year.html", timeout=10).status_code == 200
+
+
+def test_every_suite_is_listed_in_chromium(api_url):
+    dom = dom_after_scripts(f"{api_url}/quality/")
+    listed = set(re.findall(r'<li class="pinlake-suite"><a href="[^"]+">([\w.]+)</a>', dom))
+    assert listed == set(builders())
+    # the failing validation is shown as failed, the passing one as passed
+    assert re.search(r"silver/geo/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>failed</b>", dom)
+    assert re.search(r"silver/users/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>passed</b>", dom)
+    screenshot(f"{api_url}/quality/", "quality-data-docs.png")
