@@ -120,10 +120,12 @@ def test_a_body_that_is_not_json_is_refused(api):
 
 
 def test_probes_metrics_and_docs(api):
+    assert api.post("/pin/", json=_pin()).status_code == 200
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {"status": "ready", "kafka": "ok"}
     metrics = api.get("/metrics").text
     assert 'pinlake_ingest_requests_total{route="pin",status="200"}' in metrics
+    assert 'pinlake_ingest_records_total{type="pin"}' in metrics
     assert "pinlake_ingest_kafka_reachable 1.0" in metrics
     assert api.get("/docs").status_code == 200
     schema = api.get("/openapi.json").json()
