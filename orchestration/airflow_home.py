@@ -78,6 +78,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         # Log servers on configured ports, so that two stacks (or tests) on one machine do not clash.
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_log_port),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.airflow_trigger_log_port),
+        # On a busy two-core machine the API server (SQLite behind it) can take seconds to answer
+        # a task's start: wait longer than the default 5 s before a try counts as failed.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         spark_conn_env(): spark_connection(settings.spark_master),

@@ -18,13 +18,21 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from orchestration.airflow_home import LAKEHOUSE_POOL, SPARK_CONN_ID, spark_conn_env, spark_connection
 from pinlake.settings import PROJECT_ROOT, get_settings
 
-# Set on the command line because the driver JVM starts before the job's own session builder runs.
-LAUNCH_CONF = ("spark.driver.memory", "spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
+# A local master keeps the driver on loopback; a cluster's executors must reach it, so only then.
+LOCAL_DRIVER_CONF = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+# Spark's INFO start-up chatter would bury the job's own lines in the task log.
+QUIET_CONF = {"spark.log.level": "WARN"}
 
 
 def job_file(module: str) -> str:
     """`lakehouse.silver.job` -> the absolute path of its file (without importing it)."""
     return str(PROJECT_ROOT.joinpath(*module.split(".")).with_suffix(".py"))
+
+
+def launch_conf(conf: dict[str, str], master: str) -> dict[str, str]:
+    """The job's Spark conf for spark-submit: jars go as --jars; driver settings before the JVM starts."""
+    local = LOCAL_DRIVER_CONF if master.startswith("local") else {}
+    return {**{k: v for k, v in conf.items() if k != "spark.jars"}, **QUIET_CONF, **local}
 
 
 class LakehouseSparkSubmitOperator(SparkSubmitOperator):
@@ -45,8 +53,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         # The connection follows PINLAKE_SPARK_MASTER unless one is defined outside pinlake.
         os.environ.setdefault(spark_conn_env(), spark_connection(settings.spark_master))
         self.jars = ",".join(str(jar) for jar in jvm.jars("spark"))
-        conf = {k: v for k, v in base_conf(settings).items() if k != "spark.jars"}
-        self.conf = {**conf, **(self.conf or {})}
+        self.conf = {**launch_conf(base_conf(settings), settings.spark_master), **(self.conf or {})}
         self._hook = None  # a hook built before these changes would submit without them
         return super().execute(context)
 

@@ -1,0 +1,104 @@
+"""The `pinlake run` command: trigger `medallion` through Airflow's REST API and follow it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import typer
+
+DAG_ID = "medallion"
+LOG_TAIL_LINES = 40
+
+
+def follow(client, dag_id: str, run_id: str, on_change: Callable[[str, str, int], None],
+           timeout: float, interval: float = 2.0) -> dict:
+    """Poll the run until it ends (or `timeout`); report each task's state when it changes."""
+    from orchestration.client import TERMINAL_RUN_STATES
+
+    seen: dict[str, tuple[str, int]] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.dag_run(dag_id, run_id)
+        for ti in sorted(client.task_instances(dag_id, run_id), key=lambda t: t.get("start_date") or "~"):
+            state = (ti["state"] or "none", ti["try_number"])
+            if seen.get(ti["task_id"]) != state:
+                seen[ti["task_id"]] = state
+                on_change(ti["task_id"], *state)
+        if run["state"] in TERMINAL_RUN_STATES or time.monotonic() >= deadline:
+            return run
+        time.sleep(interval)
+
+
+def failed_tasks(client, dag_id: str, run_id: str) -> list[dict]:
+    """The run's task instances that failed (upstream_failed ones are only their consequence)."""
+    return [ti for ti in client.task_instances(dag_id, run_id) if ti["state"] == "failed"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `pinlake run` and `pinlake airflow` to the command line."""
+    _airflow_command(app)
+
+    @app.command()
+    def run(
+        wait: bool = typer.Option(False, "--wait", help="Follow the run to its end; exit 1 when it fails."),
+        timeout: float = typer.Option(3600.0, help="With --wait: give up after this many seconds (exit 2)."),
+    ) -> None:
+        """Trigger the `medallion` DAG (silver -> gold -> publish) through Airflow's REST API."""
+        from rich.console import Console
+
+        from orchestration.client import AirflowClient, AirflowError
+        from pinlake.settings import get_settings
+
+        out, err = Console(), Console(stderr=True)
+        settings = get_settings()
+        try:
+            with AirflowClient.from_settings(settings) as client:
+                dag_run = client.trigger(DAG_ID, note="pinlake run")
+                run_id = dag_run["dag_run_id"]
+                out.print(f"triggered [bold]{DAG_ID}[/bold] run [bold]{run_id}[/bold] ({dag_run['state']})")
+                if not wait:
+                    out.print(f"follow it in {client.base_url} or with `pinlake run --wait` next time")
+                    return
+                final = follow(client, DAG_ID, run_id, timeout=timeout,
+                               on_change=lambda task, state, tries: out.print(
+                                   f"  {task}: {state}" + (f" (try {tries})" if tries > 1 else "")))
+                _report(client, final, run_id, out, err)
+        except AirflowError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        except OSError as exc:  # httpx's connection errors are OSError subclasses too
+            err.print(f"[red]error:[/red] Airflow is not reachable ({exc}); is the stack up (`pinlake up`)?")
+            raise typer.Exit(1) from exc
+
+
+def _airflow_command(app: typer.Typer) -> None:
+    @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def airflow(ctx: typer.Context) -> None:
+        """Run an `airflow` command with the local stack's configuration, e.g. `pinlake airflow dags list`."""
+        import os
+
+        from orchestration.airflow_home import airflow_env, bin_dir
+        from pinlake.settings import get_settings
+
+        settings = get_settings()
+        env = {**os.environ, **settings.child_env(), **airflow_env(settings)}
+        os.execve(str(bin_dir() / "airflow"), ["airflow", *ctx.args], env)
+
+
+def _report(client, final: dict, run_id: str, out, err) -> None:
+    """Print how the run ended; exit 1 with the failed task's log tail, 2 when it did not end in time."""
+    state = final["state"]
+    if state == "success":
+        out.print(f"[green]{DAG_ID} run {run_id} succeeded[/green]")
+        return
+    if state != "failed":
+        err.print(f"[yellow]{DAG_ID} run {run_id} still {state} at the timeout[/yellow]")
+        raise typer.Exit(2)
+    err.print(f"[red]{DAG_ID} run {run_id} failed[/red]")
+    for ti in failed_tasks(client, DAG_ID, run_id):
+        lines = client.task_log(DAG_ID, run_id, ti["task_id"], ti["try_number"])
+        err.print(f"[red]failed task: {ti['task_id']}[/red] (try {ti['try_number']}); "
+                  f"last {LOG_TAIL_LINES} lines of its log:")
+        err.print("\n".join(lines[-LOG_TAIL_LINES:]), markup=False, highlight=False)
+    raise typer.Exit(1)
