@@ -1,0 +1,94 @@
+"""The local Airflow's configuration, its generated password, and the pure helpers of `pinlake run`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestration.airflow_home import (
+    DAGS_FOLDER,
+    admin_password,
+    airflow_env,
+    api_url,
+    passwords_file,
+    prepare,
+    spark_connection,
+)
+from orchestration.client import log_lines
+from orchestration.dag_defaults import schedule
+from orchestration.spark import job_file, launch_conf
+from pinlake.settings import PROJECT_ROOT, Settings
+
+pytestmark = pytest.mark.unit
+
+
+def test_airflow_lives_under_the_data_root_with_the_configured_ports(tmp_path):
+    settings = Settings(data_root=tmp_path, airflow_port=18080, airflow_log_port=18793,
+                        airflow_trigger_log_port=18794, airflow_parallelism=3, spark_master="local[2]")
+    env = airflow_env(settings)
+    assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}"
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(DAGS_FOLDER)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == "3"
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False"
+    assert env["AIRFLOW__API__PORT"] == "18080"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
+    assert env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] == "18793"
+    assert env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] == "18794"
+    assert json.loads(env["AIRFLOW_CONN_PINLAKE_SPARK"]) == {"conn_type": "spark", "host": "local[2]"}
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == str(passwords_file(settings))
+
+
+def test_admin_password_is_generated_once_private_and_never_a_default(tmp_path):
+    settings = Settings(data_root=tmp_path)
+    assert admin_password(settings) is None
+    prepare(settings)
+    first = admin_password(settings)
+    assert first and first != "admin" and len(first) >= 20
+    assert oct(passwords_file(settings).stat().st_mode)[-3:] == "600"
+    prepare(settings)
+    assert admin_password(settings) == first
+    assert admin_password(Settings(data_root=tmp_path / "other")) is None
+    assert prepare(Settings(data_root=tmp_path / "other")) is None
+    assert admin_password(Settings(data_root=tmp_path / "other")) != first
+
+
+def test_a_configured_password_and_url_win(tmp_path):
+    settings = Settings(data_root=tmp_path, airflow_password="s3cret", airflow_url="http://airflow:8080/")
+    assert admin_password(settings) == "s3cret"
+    assert api_url(settings) == "http://airflow:8080"
+    assert api_url(Settings(data_root=tmp_path, airflow_host="0.0.0.0", airflow_port=9)) == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("@hourly", "@hourly"), (" none ", None), ("", None),
+                                                  ("*/15 * * * *", "*/15 * * * *")])
+def test_schedule_setting(value, expected):
+    assert schedule(Settings(medallion_schedule=value).medallion_schedule) == expected
+
+
+def test_spark_connection_and_launch_conf():
+    assert json.loads(spark_connection("spark://m:7077")) == {"conn_type": "spark", "host": "spark://m:7077"}
+    conf = {"spark.jars": "a.jar,b.jar", "spark.driver.memory": "2g"}
+    local = launch_conf(conf, "local[*]")
+    assert "spark.jars" not in local and local["spark.driver.memory"] == "2g"
+    assert local["spark.driver.bindAddress"] == "127.0.0.1"
+    cluster = launch_conf(conf, "spark://m:7077")
+    assert "spark.driver.bindAddress" not in cluster and "spark.driver.host" not in cluster
+    assert job_file("lakehouse.silver.job") == str(PROJECT_ROOT / "lakehouse" / "silver" / "job.py")
+
+
+def test_log_lines_of_structured_and_plain_entries():
+    entries = [
+        {"timestamp": "2026-01-01T00:00:00Z", "level": "error", "event": "Task failed\nTraceback ...",
+         "error_detail": [{"exc_type": "ValueError"}]},
+        "plain line one\nplain line two",
+        {"event": "no stamp"},
+    ]
+    lines = [line for entry in entries for line in log_lines(entry)]
+    assert lines == [
+        "[2026-01-01T00:00:00Z ERROR] Task failed", "Traceback ...", "[{'exc_type': 'ValueError'}]",
+        "plain line one", "plain line two", "no stamp",
+    ]
