@@ -41,6 +41,7 @@ def emit(
 ) -> None:
     """Send generated postings (or a JSONL file) to the ingest API and summarise what happened."""
     import asyncio
+    from contextlib import nullcontext
 
     from rich.console import Console
 
@@ -55,8 +56,8 @@ def emit(
     events, total = ((read_jsonl(file), count_lines(file)) if file
                      else (generate(count, seed, start), count_events(count, seed)))
     console = Console(stderr=True)
-    with _progress(console, total) as (advance, _), (open(ledger, "a", encoding="utf-8") if ledger else _Null()) \
-            as ledger_file:
+    with _progress(console, total) as (advance, _), \
+            (open(ledger, "a", encoding="utf-8") if ledger else nullcontext()) as ledger_file:
         emitter = Emitter(url=url or api_url(settings), api_key=key, rate=rate, batch_size=max(1, batch_size),
                           concurrency=max(1, concurrency), retries=retries, ledger=ledger_file,
                           on_progress=advance)
@@ -68,14 +69,6 @@ def emit(
     _report(summary)
     if summary.rejected or summary.failed:
         raise typer.Exit(1)
-
-
-class _Null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _progress(console, total: int):
