@@ -37,6 +37,9 @@ _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
 # Date, `T` or space, hh:mm[:ss], optional fraction, optional offset `Z` / `+hh:mm` / `-hh:mm`.
 _DATE_TIME = (r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _DATE_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
+# White space as Python's str.strip() knows it (tabs, newlines, no-break spaces, ...);
+# Spark's plain trim() would strip the ASCII space only.
+WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
 
 
 def parse_json(value: Column) -> tuple[Column, Column]:
@@ -48,7 +51,7 @@ def parse_json(value: Column) -> tuple[Column, Column]:
     does not end the text is caught by the "ends with }" test. The variant parser is strict
     (no single quotes, NaN or duplicate keys).
     """
-    text = F.trim(value)
+    text = strip(value)
     parsed = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
     is_object = (
         text.startswith("{") & text.endswith("}") & parsed.isNotNull()
@@ -73,9 +76,14 @@ def is_object() -> Column:
     return F.col(_IS_OBJECT)
 
 
+def strip(raw: Column) -> Column:
+    """Surrounding white space removed."""
+    return F.trim(raw, F.lit(WHITESPACE))
+
+
 def clean_string(raw: Column) -> Column:
-    """Trimmed; an empty string is null."""
-    trimmed = F.trim(raw)
+    """Trimmed of surrounding white space; an empty string is null."""
+    trimmed = strip(raw)
     return F.when(trimmed != "", trimmed)
 
 

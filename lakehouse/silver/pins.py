@@ -55,7 +55,7 @@ def follower_count(raw: Column) -> Column:
 def tags(raw: Column) -> Column:
     """`tag_list` split on commas, each trimmed, empties dropped; null for the no-tags placeholder."""
     text = c.null_if(c.clean_string(raw), NO_TAGS)
-    parts = F.transform(F.split(text, ","), lambda tag: F.trim(tag))
+    parts = F.transform(F.split(text, ","), c.strip)
     return F.filter(parts, lambda tag: tag != "")
 
 
