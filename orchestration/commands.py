@@ -16,11 +16,18 @@ def follow(client, dag_id: str, run_id: str, on_change: Callable[[str, str, int]
     """Poll the run until it ends (or `timeout`); report each task's state when it changes."""
     from orchestration.client import TERMINAL_RUN_STATES
 
+    import httpx
+
     seen: dict[str, tuple[str, int]] = {}
     deadline = time.monotonic() + timeout
+    run: dict = {"state": "unknown"}
     while True:
-        run = client.dag_run(dag_id, run_id)
-        for ti in sorted(client.task_instances(dag_id, run_id), key=lambda t: t.get("start_date") or "~"):
+        try:
+            run = client.dag_run(dag_id, run_id)
+            instances = client.task_instances(dag_id, run_id)
+        except httpx.TransportError:  # a busy API server: ask again at the next poll
+            instances = []
+        for ti in sorted(instances, key=lambda t: t.get("start_date") or "~"):
             state = (ti["state"] or "none", ti["try_number"])
             if seen.get(ti["task_id"]) != state:
                 seen[ti["task_id"]] = state
@@ -45,6 +52,7 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(3600.0, help="With --wait: give up after this many seconds (exit 2)."),
     ) -> None:
         """Trigger the `medallion` DAG (silver -> gold -> publish) through Airflow's REST API."""
+        import httpx
         from rich.console import Console
 
         from orchestration.client import AirflowClient, AirflowError
@@ -67,8 +75,8 @@ def register(app: typer.Typer) -> None:
         except AirflowError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
-        except OSError as exc:  # httpx's connection errors are OSError subclasses too
-            err.print(f"[red]error:[/red] Airflow is not reachable ({exc}); is the stack up (`pinlake up`)?")
+        except httpx.HTTPError as exc:
+            err.print(f"[red]error:[/red] Airflow is not reachable ({exc!r}); is the stack up (`pinlake up`)?")
             raise typer.Exit(1) from exc
 
 

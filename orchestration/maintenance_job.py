@@ -18,6 +18,8 @@ from lakehouse.tables import LAYERS
 from pinlake.settings import get_settings
 
 MIN_RETENTION_HOURS = 168  # Delta's own safety floor: 7 days
+# VACUUM START / VACUUM END commits in each table's history: when files went, and how many.
+SESSION_CONF = {"spark.databricks.delta.vacuum.logging.enabled": "true"}
 
 
 def delta_tables(spark: SparkSession, root: str) -> list[str]:
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
     settings = get_settings()
-    spark = get_spark("pinlake-maintenance", settings)
+    spark = get_spark("pinlake-maintenance", settings, conf=SESSION_CONF)
     for summary in run(spark, settings.lakehouse, args.retention_hours):
         print(f"{args.run_id}: {summary}")
 

@@ -42,9 +42,17 @@ def after_start(settings: Settings, timeout: float = 240.0) -> None:
     """Wait until pinlake's DAGs are parsed, create the lakehouse pool, unpause the DAGs."""
     from orchestration.client import AirflowClient
 
+    import httpx
+
+    def parsed_or_failed() -> bool:
+        try:
+            return all(client.dag(d) for d in DAG_IDS) or bool(client.import_errors())
+        except httpx.TransportError:  # the API server is busy while the DAG processor starts
+            return False
+
     with AirflowClient.from_settings(settings) as client:
         client.ensure_pool(LAKEHOUSE_POOL, 1, "pinlake: one table-writing task at a time (medallion, maintenance)")
-        if not wait_until(lambda: all(client.dag(d) for d in DAG_IDS) or client.import_errors(), timeout, 2.0):
+        if not wait_until(parsed_or_failed, timeout, 2.0):
             raise ServiceFailed(f"Airflow did not register the DAGs {DAG_IDS} within {timeout:.0f}s")
         errors = client.import_errors()
         if errors:
