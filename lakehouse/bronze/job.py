@@ -108,15 +108,17 @@ def start(spark: SparkSession, settings: Settings, once: bool):
     checkpoint = checkpoint_dir(settings)
     held = held_from_tables(settings)
     is_new = not any((checkpoint / "offsets").glob("[0-9]*"))
-    begin = starting_offsets(held, kafka_partitions(settings.bootstrap)) if is_new else "checkpoint"
-    log.info("bronze: checkpoint %s (%s), starting offsets %s", checkpoint, "new" if is_new else "existing", begin)
+    begin = "earliest"  # ignored by Spark when the checkpoint exists: it resumes where it stopped
+    if is_new:  # Kafka's partitions are needed only to resume after what bronze holds
+        begin = starting_offsets(held, kafka_partitions(settings.bootstrap) if any(held.values()) else {})
+    log.info("bronze: checkpoint %s, starting offsets %s", checkpoint, begin if is_new else "from the checkpoint")
     previous = read_json(progress_file(settings)) or {}
     write_progress(settings, held, last_rows_at=previous.get("last_rows_at", {}),
                    batch_at=previous.get("batch_at"), batch_id=previous.get("batch_id"))
     writer = BatchWriter(settings, held, previous.get("last_rows_at", {}))
     trigger = {"availableNow": True} if once else \
         {"processingTime": f"{int(settings.bronze_trigger_seconds * 1000)} milliseconds"}
-    return (kafka_stream(spark, settings, begin if is_new else "earliest")
+    return (kafka_stream(spark, settings, begin)
             .writeStream.queryName("bronze")
             .foreachBatch(writer)
             .option("checkpointLocation", str(checkpoint))
