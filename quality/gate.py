@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
@@ -13,6 +16,7 @@ from pinlake.settings import Settings, get_settings
 from quality.results import ExpectationOutcome, append_results, outcomes_from
 from quality.suites import MIN_ROWS, USERS_WITH_JOIN_YEAR, build_suite
 
+log = logging.getLogger("pinlake.quality")
 DATASOURCE = "pinlake"
 BATCH_DEFINITION = "candidate"
 CONTEXT_KEYS = (MIN_ROWS, USERS_WITH_JOIN_YEAR)
@@ -84,22 +88,53 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
     released after; cache it yourself (and unpersist after the write) to let the write reuse it.
     """
     settings = settings or get_settings()
-    checkpoint = _checkpoint(settings, table)
-    parameters = _parameters(spark, table, run_id, context or {}, settings)
+    phases = _Phases()
+    with phases("setup"):
+        checkpoint = _checkpoint(settings, table)
+    with phases("context"):
+        parameters = _parameters(spark, table, run_id, context or {}, settings)
+    with phases("validation"):
+        outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
+    with phases("record"):
+        append_results(spark, outcomes, settings)
+    failures = [o for o in outcomes if o.critical_failure]
+    warnings = sum(1 for o in outcomes if not o.success and not o.critical_failure)
+    log.info("quality gate %s (run %s): %d expectations, %d critical and %d warning failures; %s",
+             table, run_id, len(outcomes), len(failures), warnings, phases)
+    if failures:
+        raise QualityGateFailed(table, failures)
+    return outcomes
+
+
+class _Phases:
+    """Wall-clock seconds per phase of one check, for the log line."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - start
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {secs:.2f}s" for name, secs in self.seconds.items())
+
+
+def _validate(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
+              settings: Settings) -> list[ExpectationOutcome]:
     validated_at = datetime.now(timezone.utc)
     cached_here = not df.is_cached
     if cached_here:
         df = df.persist()
     try:
-        outcomes = _run(checkpoint, df, table, run_id, parameters, validated_at, settings)
+        return _run(checkpoint, df, table, run_id, parameters, validated_at, settings)
     finally:
         if cached_here:
             df.unpersist()
-    append_results(spark, outcomes, settings)
-    failures = [o for o in outcomes if o.critical_failure]
-    if failures:
-        raise QualityGateFailed(table, failures)
-    return outcomes
 
 
 def _run(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
