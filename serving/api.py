@@ -41,7 +41,8 @@ def create_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     lakehouse = Lakehouse(settings.lakehouse)
 
-    @router.get("/gold/{table}", tags=["serving"], summary="One page of an allow-listed gold table")
+    @router.get("/gold/{table}", tags=["serving"], summary="One page of an allow-listed gold table",
+                responses={404: {"description": "Not one of the eight gold tables, or not published yet"}})
     def gold_table(table: str, limit: int = Query(100, ge=1, le=10_000),
                    offset: int = Query(0, ge=0)) -> dict:
         return page(lakehouse, table, limit, offset)

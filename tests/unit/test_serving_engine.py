@@ -95,7 +95,7 @@ def test_a_long_lived_engine_sees_every_new_commit(root, materialize_bytes, monk
     loads = []
     real_load = Snapshot.load
     monkeypatch.setattr(Snapshot, "load", lambda self, name, path: loads.append(name) or real_load(self, name, path))
-    sql = "SELECT country, category_count FROM gold.category_by_country ORDER BY country"
+    sql = "SELECT country, category_count FROM gold.category_by_country ORDER BY country, category_count"
     assert lakehouse.query(sql).num_rows == 3
     assert lakehouse.query(sql).num_rows == 3
     assert loads == ["gold.category_by_country"], "an unchanged table was read again"
