@@ -68,6 +68,12 @@ def _unexpected(result: dict, expectation_type: str) -> int | None:
     return None
 
 
+def _severity(config) -> str:
+    """GX's own severity field, for an expectation built without our `meta` (GX defaults to critical)."""
+    severity = getattr(config, "severity", None)
+    return getattr(severity, "value", severity) or "critical"
+
+
 def _row_count(results: list) -> int | None:
     """The batch's row count, from whichever result reports it."""
     for res in results:
@@ -89,7 +95,7 @@ def outcomes_from(validation, table: str, run_id: str, validated_at: datetime) -
         outcomes.append(ExpectationOutcome(
             run_id=run_id, table=table, suite=validation.suite_name,
             expectation=meta.get("name", config.type),
-            severity=meta.get("severity", str(getattr(config, "severity", "critical"))),
+            severity=meta.get("severity") or _severity(config),
             success=bool(res.success),
             element_count=rows if element_count is None else element_count,
             unexpected_count=_unexpected(result, config.type),
