@@ -126,14 +126,25 @@ def start(spark: SparkSession, settings: Settings, once: bool):
             .start())
 
 
-def heartbeat(settings: Settings, query, started_at: str) -> None:
-    """Record that this driver is alive, and the query's state."""
-    status = query.status
-    write_json(heartbeat_file(settings), {
-        "pid": os.getpid(), "query_id": str(query.id), "started_at": started_at, "beat_at": now_iso(),
-        "active": query.isActive, "message": status["message"],
-        "ready": query.lastProgress is not None or status["message"].startswith("Waiting"),
-    })
+class Heartbeat:
+    """Writes heartbeat.json: this driver is alive, and when its query last made progress."""
+
+    def __init__(self, settings: Settings, query):
+        self.settings, self.query = settings, query
+        self.started_at = self.progress_at = now_iso()
+        self.last_trigger = None
+
+    def beat(self) -> None:
+        """Record the query's state; progress = a new finished trigger, or idle waiting for data."""
+        status, progress = self.query.status, self.query.lastProgress
+        trigger = (progress["batchId"], progress["timestamp"]) if progress else None
+        if trigger != self.last_trigger or status["message"].startswith("Waiting"):
+            self.last_trigger, self.progress_at = trigger, now_iso()
+        write_json(heartbeat_file(self.settings), {
+            "pid": os.getpid(), "query_id": str(self.query.id), "started_at": self.started_at,
+            "beat_at": now_iso(), "progress_at": self.progress_at, "active": self.query.isActive,
+            "message": status["message"], "ready": progress is not None or status["message"].startswith("Waiting"),
+        })
 
 
 def _stop_quietly(query) -> None:
@@ -166,14 +177,14 @@ def run(settings: Settings, once: bool = False) -> int:
     spark = get_spark("pinlake-bronze", settings, conf=SESSION_CONF)
     ensure_tables(spark, settings)
     query = start(spark, settings, once)
-    started_at = now_iso()
+    heart = Heartbeat(settings, query)
     try:
         while not query.awaitTermination(HEARTBEAT_SECONDS):
             if stop.signal:
                 log.info("bronze: %s, stopping the query", stop.signal)
                 _stop_quietly(query)
                 return 0
-            heartbeat(settings, query, started_at)
+            heart.beat()
     except Exception as exc:  # noqa: BLE001 - the query's own failure, reported once, clearly
         if stop.signal:  # the JVM got the signal too and went first
             log.info("bronze: %s, the query stopped with the JVM", stop.signal)

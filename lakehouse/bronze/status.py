@@ -12,7 +12,14 @@ from datetime import datetime, timezone
 
 import psutil
 
-from lakehouse.bronze.progress import Offsets, checkpoint_dir, heartbeat_file, held_from_tables, progress_file, read_json
+from lakehouse.bronze.progress import (
+    Offsets,
+    checkpoint_dir,
+    heartbeat_file,
+    held_from_tables,
+    progress_file,
+    read_json,
+)
 from lakehouse.bronze.schema import TOPIC_TABLES
 from pinlake.settings import Settings
 
@@ -30,13 +37,19 @@ def _age(iso: str | None) -> float | None:
     return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
 
 
+def stalled_after(settings: Settings) -> float:
+    """Seconds without a finished trigger (while not idle) after which the stream counts as stuck."""
+    return max(300.0, 20 * settings.bronze_trigger_seconds)
+
+
 def healthy(settings: Settings) -> bool:
-    """The stream's driver is alive, its query active and past its first trigger."""
+    """The stream's driver is alive, its query active, past its first trigger and not stuck in one."""
     beat = read_json(heartbeat_file(settings))
     if not beat or not beat.get("active") or not beat.get("ready"):
         return False
-    age = _age(beat.get("beat_at"))
-    return age is not None and age < stale_after(settings) and _alive(beat.get("pid"))
+    age, progress_age = _age(beat.get("beat_at")), _age(beat.get("progress_at"))
+    return (age is not None and age < stale_after(settings) and _alive(beat.get("pid"))
+            and progress_age is not None and progress_age < stalled_after(settings))
 
 
 def _alive(pid: int | None) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from lakehouse.bronze.job import explain, starting_offsets
 from lakehouse.bronze.progress import heartbeat_file, merge_offsets, progress_file, write_json
-from lakehouse.bronze.status import bronze_status, healthy, stale_after, status_table
+from lakehouse.bronze.status import bronze_status, healthy, stale_after, stalled_after, status_table
 from pinlake.settings import Settings
 from tests.conftest import free_port
 
@@ -51,9 +51,11 @@ def _settings(tmp_path, **kw) -> Settings:
     return Settings(data_root=tmp_path, kafka_port=free_port(), **kw)
 
 
-def _beat(settings, pid, age_s=0.0, ready=True, active=True):
-    at = (datetime.now(timezone.utc) - timedelta(seconds=age_s)).isoformat()
-    write_json(heartbeat_file(settings), {"pid": pid, "beat_at": at, "ready": ready, "active": active})
+def _beat(settings, pid, age_s=0.0, ready=True, active=True, progress_age_s=0.0):
+    now = datetime.now(timezone.utc)
+    write_json(heartbeat_file(settings), {
+        "pid": pid, "beat_at": (now - timedelta(seconds=age_s)).isoformat(), "ready": ready, "active": active,
+        "progress_at": (now - timedelta(seconds=progress_age_s)).isoformat()})
 
 
 def test_healthy_needs_a_fresh_heartbeat_of_a_live_ready_driver(tmp_path):
@@ -68,6 +70,11 @@ def test_healthy_needs_a_fresh_heartbeat_of_a_live_ready_driver(tmp_path):
     assert not healthy(settings)
     _beat(settings, os.getpid(), age_s=61)
     assert not healthy(settings)  # stale: the driver stopped beating
+    assert stalled_after(settings) == 400
+    _beat(settings, os.getpid(), progress_age_s=399)
+    assert healthy(settings)
+    _beat(settings, os.getpid(), progress_age_s=401)
+    assert not healthy(settings)  # beating, but stuck in one trigger for too long
     dead = subprocess.Popen(["true"])
     dead.wait()
     _beat(settings, dead.pid)
