@@ -114,9 +114,37 @@ def admin_password(settings: Settings) -> str | None:
     return _passwords(passwords_file(settings)).get(settings.airflow_username)
 
 
-def airflow_command(settings: Settings, *args: str, timeout: float | None = None,
-                    **kwargs) -> subprocess.CompletedProcess:
-    """Run `airflow <args>` against the local stack's home and configuration."""
+def airflow_command(settings: Settings, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run `airflow <args>` against the local stack's home and configuration; output captured.
+
+    On a timeout the whole process tree is killed (a task's spark-submit included), then
+    TimeoutExpired is raised: nothing outlives the command.
+    """
     env = {**os.environ, **settings.child_env(), **airflow_env(settings)}
-    return subprocess.run([str(bin_dir() / "airflow"), *args], env=env, timeout=timeout,
-                          capture_output=True, text=True, **kwargs)
+    command = [str(bin_dir() / "airflow"), *args]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(proc.pid)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every descendant (some leave its process group)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        family = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for member in family:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=10)
