@@ -43,19 +43,23 @@ WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
 
 
 def parse_json(value: Column) -> tuple[Column, Column]:
-    """(parsed variant wrapped in a one-element array, "the value is one JSON object").
+    """(parsed variant wrapped in a one-element array, "the value is exactly one JSON object").
 
-    The text is parsed inside `[...]` because Spark's parser stops after the first complete
-    value: `{"a":1} junk` would parse. Inside an array, anything after the object but `]`
-    makes the whole text invalid, a second value shows up as element [1], and an object that
-    does not end the text is caught by the "ends with }" test. The variant parser is strict
-    (no single quotes, NaN or duplicate keys).
+    Spark's JSON parsers stop after the first complete value (`{"a":1} junk` would parse),
+    so the text is parsed inside `[...]`: then anything after the object makes the text
+    invalid, except a second element (which shows up as element [1]) and text starting with
+    `]` (which closes the array early). That last case is caught by parsing the text once
+    more as the value of `{"k": ...}`, only for the rare texts holding a `]`. The variant
+    parser is strict: no single quotes, NaN or duplicate keys.
     """
     text = strip(value)
     parsed = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
+    closes_early = F.when(
+        text.contains("]"), F.try_parse_json(F.concat(F.lit('{"k":'), text, F.lit("}"))).isNull()
+    ).otherwise(F.lit(False))
     is_object = (
         text.startswith("{") & text.endswith("}") & parsed.isNotNull()
-        & F.try_variant_get(parsed, "$[1]", "string").isNull()
+        & F.try_variant_get(parsed, "$[1]", "string").isNull() & ~closes_early
     )
     return parsed, F.coalesce(is_object, F.lit(False))
 

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.unit
 NOT_OBJECTS = [
     "not json", "[1, 2]", '[{"ind": 1}]', '"a string"', "123", "null", "true", "", "   ", None,
     '{"ind": 1', '{"ind": 1} trailing', '{"ind": 1}}', '{"ind": 1}]', '{"ind": 1}{"ind": 2}',
-    '{"ind": 1}, {"ind": 2}', "{'ind': 1}", '{"ind": NaN, "timestamp": "2020-01-01 00:00:00"}',
+    '{"ind": 1}, {"ind": 2}', '{"ind": 1}]{"ind": 2}', '{"ind": 1}] }', "{'ind': 1}",
+    '{"ind": NaN, "timestamp": "2020-01-01 00:00:00"}',
     '{ind: 1}',
 ]
 
@@ -30,10 +31,10 @@ def test_a_value_that_is_not_one_json_object_has_the_single_reason_malformed_jso
 def test_json_objects_with_spacing_and_unknown_fields_are_accepted(spark):
     values = ['  {"ind": 1, "timestamp": "2020-01-01 00:00:00", "extra": {"a": [1]}}  ',
               '{\n "ind" : 2 ,\n "timestamp" : "2020-01-01 00:00:00"\n}',
-              '{"ind": 3, "timestamp": "2020-01-01 00:00:00", "country": "caf\\u00e9 {x}"}']
+              '{"ind": 3, "timestamp": "2020-01-01 00:00:00", "country": "caf\\u00e9 {x}]"}']
     got = geo.check_geo(bronze(spark, "geo", values)).select("ind", "country", "reasons")
     assertDataFrameEqual(got, [Row(ind=1, country=None, reasons=[]), Row(ind=2, country=None, reasons=[]),
-                               Row(ind=3, country="café {x}", reasons=[])])
+                               Row(ind=3, country="café {x}]", reasons=[])])
 
 
 def test_quarantine_rows_carry_source_raw_text_and_sorted_reasons(spark):
