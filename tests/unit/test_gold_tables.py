@@ -143,15 +143,17 @@ def test_users_joined_by_year_counts_silver_users_rows(spark):
 
 
 def test_build_all_has_every_table_with_contract_columns(spark):
-    built = build_all(pin_rows(spark, []), geo_rows(spark, []), user_rows(spark, []))
+    users = user_rows(spark, [])
+    built = build_all(pin_facts(pin_rows(spark, []), geo_rows(spark, []), users), users)
     assert set(built) == set(TABLES) and len(TABLES) == 8
-    assert {name: df.columns for name, df in built.items()} == {
-        "gold.category_by_country": ["country", "category", "category_count"],
-        "gold.category_by_year": ["post_year", "category", "category_count"],
-        "gold.top_user_by_country": ["country", "poster_name", "follower_count"],
-        "gold.category_by_age_group": ["age_group", "category", "category_count"],
-        "gold.median_followers_by_age_group": ["age_group", "median_follower_count"],
-        "gold.users_joined_by_year": ["join_year", "number_users_joined"],
-        "gold.median_followers_by_join_year": ["join_year", "median_follower_count"],
-        "gold.median_followers_by_age_group_and_join_year": ["age_group", "join_year", "median_follower_count"],
+    assert {name: df.schema.simpleString() for name, df in built.items()} == {
+        "gold.category_by_country": "struct<country:string,category:string,category_count:bigint>",
+        "gold.category_by_year": "struct<post_year:int,category:string,category_count:bigint>",
+        "gold.top_user_by_country": "struct<country:string,poster_name:string,follower_count:bigint>",
+        "gold.category_by_age_group": "struct<age_group:string,category:string,category_count:bigint>",
+        "gold.median_followers_by_age_group": "struct<age_group:string,median_follower_count:double>",
+        "gold.users_joined_by_year": "struct<join_year:int,number_users_joined:bigint>",
+        "gold.median_followers_by_join_year": "struct<join_year:int,median_follower_count:double>",
+        "gold.median_followers_by_age_group_and_join_year":
+            "struct<age_group:string,join_year:int,median_follower_count:double>",
     }
