@@ -86,18 +86,24 @@ def newer_than(order: list[str], source: str = "s", target: str = "t") -> str:
 
 
 def merge_latest(spark: SparkSession, updates: DataFrame, name: str, keys: list[str], order: list[str],
-                 schema, root: str | None = None) -> None:
+                 schema, root: str | None = None, files: int = 1) -> None:
     """Upsert one row per key; a matched row is replaced only by a newer one (by `order`).
 
     Re-running with the same `updates` changes nothing, and a late, older version never
-    overwrites a newer one: both are the MERGE condition.
+    overwrites a newer one: both are the MERGE condition. Into an empty table the rows are
+    appended instead, in `files` files range-partitioned on `order` (oldest first): later
+    MERGEs, whose updates are mostly of recent entities, then rewrite only the newest files.
     """
     from delta.tables import DeltaTable
 
     ensure(spark, name, schema, root)
+    table = DeltaTable.forPath(spark, table_path(name, root))
+    if table.detail().select("numFiles").first()[0] == 0:
+        append(updates.repartitionByRange(max(1, files), *order), name, root)
+        return
     on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     (
-        DeltaTable.forPath(spark, table_path(name, root)).alias("t")
+        table.alias("t")
         .merge(updates.alias("s"), on)
         .whenMatchedUpdateAll(condition=newer_than(order))
         .whenNotMatchedInsertAll()

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         run_id = run_id or f"gold-{uuid.uuid4()}"
-        spark = get_spark("pinlake-gold", settings)
+        spark = get_spark("pinlake-gold", settings, conf=job.SESSION_CONF)
         try:
             counts = job.run(spark, settings, run_id)
         except QualityGateFailed as exc:

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         run_id = run_id or f"silver-{uuid.uuid4()}"
-        spark = get_spark("pinlake-silver", settings)
+        spark = get_spark("pinlake-silver", settings, conf=job.SESSION_CONF)
         try:
             summaries = job.run(spark, settings, run_id)
         except QualityGateFailed as exc:

@@ -24,6 +24,13 @@ from lakehouse.silver import common, geo, pins, progress, quarantine, users
 from pinlake.settings import TOPICS, Settings, get_settings
 
 
+# Delta rebuilds a table's state with 50 tasks by default; silver's and gold's logs are short,
+# and on a few cores those tasks dominate a small run.
+SESSION_CONF = {"spark.databricks.delta.snapshotPartitions": "4"}
+# Files of a first load: small enough that a MERGE of recent versions rewrites little.
+ROWS_PER_FILE = 250_000
+
+
 @dataclass(frozen=True)
 class Entity:
     """One bronze table promoted to one silver table."""
@@ -133,8 +140,9 @@ def publish(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_
         entity = batch.entity
         tables.ensure(spark, entity.table, entity.schema, root)
         if batch.accepted:  # a MERGE of nothing would still be a commit
+            files = -(-batch.accepted // ROWS_PER_FILE)
             tables.merge_latest(spark, batch.winners, entity.table, entity.keys, list(common.VERSION_ORDER),
-                                entity.schema, root)
+                                entity.schema, root, files=files)
     tables.ensure(spark, quarantine.TABLE, quarantine.QUARANTINE_SCHEMA, root)
     if any(b.rejected_count for b in batches):
         tables.insert_new(spark, rejected, quarantine.TABLE, quarantine.KEYS, quarantine.QUARANTINE_SCHEMA, root)
@@ -180,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     run_id = argv[0] if argv else f"silver-{uuid.uuid4()}"
     settings = get_settings()
-    spark = get_spark("pinlake-silver", settings)
+    spark = get_spark("pinlake-silver", settings, conf=SESSION_CONF)
     for summary in run(spark, settings, run_id):
         print(summary)
 
