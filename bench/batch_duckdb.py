@@ -1,0 +1,153 @@
+"""The silver and gold transforms as DuckDB SQL: the single-node peer of bench/batch.py.
+
+The same rules as lakehouse/silver and lakehouse/gold (CONTRACT.md sections 5 and 6), over
+the same bronze Delta tables read through the Delta log (`deltalake` -> Arrow dataset). A
+full rebuild: parse, clean, reason codes, latest version per key, quarantine, eight gold
+tables, all materialised as DuckDB tables.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from deltalake import DeltaTable
+
+from lakehouse.silver.common import WHITESPACE
+from lakehouse.tables import table_path
+
+WS = WHITESPACE.replace("'", "''")
+INTEGER = r"^[+-]?\d+(\.0+)?$"
+NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DATE_TIME = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?$"
+FOLLOWERS = r"^([+-]?)(\d+\.?\d*|\.\d+)([kKmM]?)$"
+
+MACROS = f"""
+CREATE OR REPLACE MACRO clean(x) AS nullif(trim(x, '{WS}'), '');
+CREATE OR REPLACE MACRO as_int(x) AS CASE WHEN regexp_matches(x, '{INTEGER}')
+    THEN TRY_CAST(regexp_extract(x, '^([+-]?\\d+)', 1) AS BIGINT) END;
+CREATE OR REPLACE MACRO as_double(x) AS CASE WHEN regexp_matches(x, '{NUMBER}') THEN TRY_CAST(x AS DOUBLE) END;
+CREATE OR REPLACE MACRO as_time(x) AS CASE WHEN regexp_matches(x, '{DATE_TIME}') THEN TRY_CAST(
+    regexp_extract(x, '{DATE_TIME}', 1) || 'T' || regexp_extract(x, '{DATE_TIME}', 2)
+    || coalesce(nullif(regexp_extract(x, '{DATE_TIME}', 3), ''), ':00')
+    || '.' || rpad(substr(regexp_extract(x, '{DATE_TIME}', 4), 2, 6), 6, '0')
+    || coalesce(nullif(regexp_extract(x, '{DATE_TIME}', 5), ''), 'Z') AS TIMESTAMPTZ) END;
+CREATE OR REPLACE MACRO is_object(t) AS coalesce(starts_with(t, '{{') AND json_valid(t), false);
+CREATE OR REPLACE MACRO codes(is_obj, l) AS CASE WHEN is_obj
+    THEN list_sort(list_filter(l, c -> c IS NOT NULL)) ELSE ['malformed_json'] END;
+CREATE OR REPLACE MACRO bad(present, parsed, valid) AS coalesce(present AND (parsed IS NULL OR NOT valid), false);
+"""
+
+
+def _source(bronze: str, fields: list[str]) -> str:
+    """Bronze rows with provenance and each JSON field's cleaned text as f_<field>."""
+    paths = ", ".join(f"'$.\"{f}\"'" for f in fields)
+    cols = ", ".join(f"clean(v[{i + 1}]) AS f_{f}" for i, f in enumerate(fields))
+    return f"""
+        SELECT *, {cols} FROM (
+            SELECT event_id, received_at, "partition"::INT AS source_partition, "offset" AS source_offset,
+                   kafka_timestamp, topic AS source_topic, value, is_object(trim(value, '{WS}')) AS is_obj,
+                   CASE WHEN is_obj THEN json_extract_string(trim(value, '{WS}'), [{paths}]) END AS v
+            FROM {bronze})
+    """
+
+
+PROVENANCE = "event_id, received_at, source_partition, source_offset, kafka_timestamp, source_topic, value, reasons"
+
+PINS = f"""
+CREATE OR REPLACE TABLE pins_checked AS
+SELECT *, codes(is_obj, [
+    CASE WHEN ind IS NULL OR ind < 0 THEN 'invalid_ind' END,
+    CASE WHEN unique_id IS NULL THEN 'invalid_unique_id' END,
+    CASE WHEN bad(f_follower_count IS NOT NULL AND f_follower_count <> 'User Info Error', follower_count,
+                  follower_count >= 0) THEN 'invalid_follower_count' END,
+    CASE WHEN bad(f_is_image_or_video IS NOT NULL, media_type, true) THEN 'invalid_media_type' END,
+    CASE WHEN bad(f_downloaded IS NOT NULL, downloaded, true) THEN 'invalid_downloaded' END]) AS reasons
+FROM (
+    SELECT *, as_int(f_index) AS ind,
+        CASE WHEN regexp_matches(f_unique_id, '{UUID}') THEN lower(f_unique_id) END AS unique_id,
+        nullif(f_title, 'No Title Data Available') AS title,
+        CASE WHEN NOT starts_with(f_description, 'No description available') THEN f_description END AS description,
+        nullif(f_poster_name, 'User Info Error') AS poster_name,
+        CASE WHEN f_follower_count <> 'User Info Error' AND regexp_matches(f_follower_count, '{FOLLOWERS}') THEN
+            TRY_CAST(round(TRY_CAST(regexp_extract(f_follower_count, '{FOLLOWERS}', 2) AS DECIMAL(30, 6))
+                * CASE lower(regexp_extract(f_follower_count, '{FOLLOWERS}', 3)) WHEN 'k' THEN 1000
+                  WHEN 'm' THEN 1000000 ELSE 1 END, 0)
+                * CASE WHEN regexp_extract(f_follower_count, '{FOLLOWERS}', 1) = '-' THEN -1 ELSE 1 END AS BIGINT)
+        END AS follower_count,
+        CASE WHEN f_tag_list <> 'N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e' THEN list_filter(
+            list_transform(string_split(f_tag_list, ','), x -> trim(x, '{WS}')), x -> x <> '') END AS tags,
+        CASE f_is_image_or_video WHEN 'image' THEN 'image' WHEN 'video' THEN 'video'
+            WHEN 'multi-video(story page format)' THEN 'story' END AS media_type,
+        nullif(f_image_src, 'Image src error.') AS image_src,
+        CASE as_int(f_downloaded) WHEN 1 THEN true WHEN 0 THEN false END AS downloaded,
+        clean(regexp_replace(f_save_location, '^Local save in(\\s+|$)', '')) AS save_location,
+        lower(f_category) AS category
+    FROM ({_source("bronze_pin", ["index", "unique_id", "title", "description", "poster_name", "follower_count",
+                                  "tag_list", "is_image_or_video", "image_src", "downloaded", "save_location",
+                                  "category"])}))
+"""
+
+GEO = f"""
+CREATE OR REPLACE TABLE geo_checked AS
+SELECT *, codes(is_obj, [
+    CASE WHEN ind IS NULL OR ind < 0 THEN 'invalid_ind' END,
+    CASE WHEN event_time IS NULL THEN 'invalid_timestamp' END,
+    CASE WHEN bad(f_latitude IS NOT NULL, latitude, latitude BETWEEN -90 AND 90) THEN 'invalid_latitude' END,
+    CASE WHEN bad(f_longitude IS NOT NULL, longitude, longitude BETWEEN -180 AND 180) THEN 'invalid_longitude' END
+    ]) AS reasons
+FROM (SELECT *, as_int(f_ind) AS ind, as_time(f_timestamp) AS event_time, as_double(f_latitude) AS latitude,
+             as_double(f_longitude) AS longitude, f_country AS country
+      FROM ({_source("bronze_geo", ["ind", "timestamp", "latitude", "longitude", "country"])}))
+"""
+
+USERS = f"""
+CREATE OR REPLACE TABLE users_checked AS
+SELECT * REPLACE (CASE WHEN age BETWEEN 0 AND 130 THEN age::INT END AS age), codes(is_obj, [
+    CASE WHEN ind IS NULL OR ind < 0 THEN 'invalid_ind' END,
+    CASE WHEN bad(f_age IS NOT NULL, age, age BETWEEN 0 AND 130) THEN 'invalid_age' END,
+    CASE WHEN bad(f_date_joined IS NOT NULL, date_joined, true) THEN 'invalid_date_joined' END]) AS reasons
+FROM (SELECT *, as_int(f_ind) AS ind, nullif(concat_ws(' ', f_first_name, f_last_name), '') AS user_name,
+             as_int(f_age) AS age, as_time(f_date_joined) AS date_joined
+      FROM ({_source("bronze_user", ["ind", "first_name", "last_name", "age", "date_joined"])}))
+"""
+
+LATEST = "QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY kafka_timestamp DESC, source_partition DESC, source_offset DESC) = 1"
+SILVER = {
+    "pins": ("pins_checked", "unique_id", "ind, unique_id, title, description, poster_name, follower_count, tags, "
+             "media_type, image_src, downloaded, save_location, category"),
+    "geo": ("geo_checked", "ind", "ind, event_time, latitude, longitude, country"),
+    "users": ("users_checked", "ind", "ind, user_name, age, date_joined"),
+}
+
+
+def silver_sql() -> list[str]:
+    """Statements that build silver pins, geo, users and quarantine from the checked tables."""
+    out = [f"""CREATE OR REPLACE TABLE {name} AS SELECT {cols}, event_id, received_at, source_partition,
+               source_offset, kafka_timestamp FROM {checked} WHERE len(reasons) = 0 {LATEST.format(key=key)}"""
+           for name, (checked, key, cols) in SILVER.items()]
+    rejected = " UNION ALL ".join(
+        f"SELECT source_topic, source_partition, source_offset, event_id, received_at, value AS raw, reasons, "
+        f"now() AS quarantined_at FROM {checked} WHERE len(reasons) > 0" for checked, _, _ in SILVER.values())
+    return [*out, f"CREATE OR REPLACE TABLE quarantine AS {rejected}"]
+
+
+def gold_sql() -> list[str]:
+    """Statements that build the eight gold tables as gold_<name>."""
+    from tests.integration.silver_gold_duckdb import FACTS, GOLD_SQL
+
+    return [FACTS, *[f"CREATE OR REPLACE TABLE gold_{t.split('.')[1]} AS {sql}" for t, sql in GOLD_SQL.items()]]
+
+
+def run(root: str, threads: int | None = None) -> dict[str, int]:
+    """The whole silver + gold rebuild in DuckDB; returns row counts of the silver tables."""
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {threads}")
+    con.execute("SET TimeZone = 'UTC'")
+    for kind in ("pin", "geo", "user"):
+        con.register(f"bronze_{kind}", DeltaTable(table_path(f"bronze.{kind}_events", root)).to_pyarrow_dataset())
+    for statement in [MACROS, PINS, GEO, USERS, *silver_sql(), *gold_sql()]:
+        con.execute(statement)
+    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("pins", "geo", "users", "quarantine")}
+    con.close()
+    return counts
