@@ -1,0 +1,107 @@
+"""An independent computation of the eight gold tables (CONTRACT.md section 6) in DuckDB SQL.
+
+DuckDB reads the silver Delta tables through the `deltalake` package (the Delta log, never a
+Parquet glob), and the result is compared with what Spark published.
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+from deltalake import DeltaTable
+
+from lakehouse.tables import table_path
+
+FACTS = """
+    CREATE OR REPLACE TEMP VIEW facts AS
+    SELECT p.category, p.poster_name, p.follower_count, g.country,
+           year(timezone('UTC', g.event_time)) AS post_year,
+           year(timezone('UTC', u.date_joined)) AS join_year,
+           CASE WHEN u.age < 18 THEN 'under 18' WHEN u.age <= 24 THEN '18-24'
+                WHEN u.age <= 35 THEN '25-35' WHEN u.age <= 50 THEN '36-50'
+                WHEN u.age > 50 THEN '50+' END AS age_group
+    FROM pins p JOIN geo g ON p.ind = g.ind JOIN users u ON p.ind = u.ind
+"""
+
+
+def _top_category(key: str) -> str:
+    return f"""
+        SELECT {key}, category, category_count FROM (
+            SELECT {key}, category, count(*) AS category_count,
+                   row_number() OVER (PARTITION BY {key} ORDER BY count(*) DESC, category ASC) AS rn
+            FROM facts WHERE category IS NOT NULL AND {key} IS NOT NULL
+            GROUP BY {key}, category)
+        WHERE rn = 1
+    """
+
+
+def _median(*keys: str) -> str:
+    cols = ", ".join(keys)
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    return f"""
+        SELECT {cols}, quantile_cont(follower_count, 0.5)::DOUBLE AS median_follower_count
+        FROM facts WHERE follower_count IS NOT NULL AND {present} GROUP BY {cols}
+    """
+
+
+GOLD_SQL = {
+    "gold.category_by_country": _top_category("country"),
+    "gold.category_by_year": _top_category("post_year"),
+    "gold.top_user_by_country": """
+        SELECT country, poster_name, follower_count FROM (
+            SELECT country, poster_name, follower_count,
+                   row_number() OVER (PARTITION BY country ORDER BY follower_count DESC, poster_name ASC) AS rn
+            FROM facts WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL)
+        WHERE rn = 1
+    """,
+    "gold.category_by_age_group": _top_category("age_group"),
+    "gold.median_followers_by_age_group": _median("age_group"),
+    "gold.users_joined_by_year": """
+        SELECT year(timezone('UTC', date_joined)) AS join_year, count(*) AS number_users_joined
+        FROM users WHERE date_joined IS NOT NULL GROUP BY 1
+    """,
+    "gold.median_followers_by_join_year": _median("join_year"),
+    "gold.median_followers_by_age_group_and_join_year": _median("age_group", "join_year"),
+}
+
+
+def arrow(root: str, name: str):
+    """A Delta table's current snapshot as Arrow, through the Delta log."""
+    return DeltaTable(table_path(name, root)).to_pyarrow_table()
+
+
+def expected_gold(root: str) -> dict[str, list[tuple]]:
+    """Every gold table computed by DuckDB from the silver tables under `root`, rows sorted."""
+    con = duckdb.connect()
+    for name in ("pins", "geo", "users"):
+        con.register(name, arrow(root, f"silver.{name}"))
+    con.execute(FACTS)
+    return {table: sorted(con.execute(sql).fetchall(), key=_sort_key) for table, sql in GOLD_SQL.items()}
+
+
+def published_gold(root: str) -> dict[str, list[tuple]]:
+    """Every gold table Spark published under `root`, rows sorted, columns in contract order."""
+    out = {}
+    for table in GOLD_SQL:
+        data = arrow(root, table)
+        out[table] = sorted(zip(*[data.column(c).to_pylist() for c in data.column_names]), key=_sort_key)
+    return out
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple((v is None, str(v)) for v in row)
+
+
+def same_rows(got: list[tuple], want: list[tuple]) -> bool:
+    """Equal rows; doubles equal to the last few bits (two engines, one exact median)."""
+    if len(got) != len(want):
+        return False
+    for a_row, b_row in zip(got, want):
+        for a, b in zip(a_row, b_row, strict=True):
+            if isinstance(a, float) or isinstance(b, float):
+                if a is None or b is None or not math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9):
+                    return False
+            elif a != b:
+                return False
+    return True
