@@ -86,6 +86,8 @@ from lakehouse.gold.commands import register as _register_gold  # noqa: E402
 _register_gold(app)
 from lakehouse.bronze.commands import register as _register_bronze  # noqa: E402
 _register_bronze(app)
+from orchestration.commands import register as _register_orchestration  # noqa: E402
+_register_orchestration(app)
 
 if __name__ == "__main__":
     app()

@@ -57,8 +57,9 @@ def all_services() -> list[Service]:
     """
     from ingest.service import API
     from lakehouse.bronze.service import BRONZE
+    from orchestration.service import AIRFLOW
 
-    return [KAFKA, API, BRONZE]
+    return [KAFKA, API, BRONZE, AIRFLOW]
 
 
 class ServiceFailed(RuntimeError):
