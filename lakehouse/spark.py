@@ -27,6 +27,8 @@ def base_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        # Delta's default of 50 tasks per log replay is made for huge tables; ours scale with the rest.
+        "spark.databricks.delta.snapshotPartitions": str(settings.spark_shuffle_partitions),
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(settings.data_root / "spark-warehouse"),
@@ -39,7 +41,9 @@ def get_spark(app_name: str = "pinlake", settings: Settings | None = None,
     """A Spark session with Delta and the Kafka source, on the configured master."""
     settings = settings or get_settings()
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
-    for key, value in {**base_conf(settings), **(conf or {})}.items():
+    local = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"} \
+        if settings.spark_master.startswith("local") else {}  # nobody else needs to reach a local driver
+    for key, value in {**base_conf(settings), **local, **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
