@@ -13,7 +13,7 @@ LOCK_ID := $(shell sha256sum $(LOCK) | cut -c1-12)
 WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
 
-.PHONY: setup system browser venv jvm test unit integration demo lock clean-venv help
+.PHONY: setup system browser venv jvm test test-cluster unit integration demo lock clean-venv help
 
 help:
 	@echo "make demo   set up, start the local stack, run the pipeline, print answers"
@@ -54,7 +54,11 @@ jvm: venv
 	@$(BIN)/python -m pinlake.jvm
 
 test: setup browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not cluster" $(PYTEST_ARGS)
+
+# Silver and gold on a Spark standalone master + worker (slow on two cores; see README).
+test-cluster: setup
+	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
