@@ -7,6 +7,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pinlake.settings import get_settings
 
 LAYERS = ("bronze", "silver", "gold", "quality")
+# The contract's tables (CONTRACT.md sections 4-7), by layer.
+BRONZE_TABLES = ("bronze.pin_events", "bronze.geo_events", "bronze.user_events")
+SILVER_TABLES = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine")
+GOLD_TABLES = (
+    "gold.category_by_country",
+    "gold.category_by_year",
+    "gold.top_user_by_country",
+    "gold.category_by_age_group",
+    "gold.median_followers_by_age_group",
+    "gold.users_joined_by_year",
+    "gold.median_followers_by_join_year",
+    "gold.median_followers_by_age_group_and_join_year",
+)
+QUALITY_TABLES = ("quality.results",)
 
 
 def table_path(name: str, root: str | None = None) -> str:

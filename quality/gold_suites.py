@@ -5,21 +5,14 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from lakehouse.tables import GOLD_TABLES
+
 from quality.suites import (
     MIN_ROWS, USERS_WITH_JOIN_YEAR, ExpectColumnTotalToBeBetween, columns_present, critical, keys,
     param, suite, warning,
 )
 
-TABLES = (
-    "gold.category_by_country",
-    "gold.category_by_year",
-    "gold.top_user_by_country",
-    "gold.category_by_age_group",
-    "gold.median_followers_by_age_group",
-    "gold.users_joined_by_year",
-    "gold.median_followers_by_join_year",
-    "gold.median_followers_by_age_group_and_join_year",
-)
+TABLES = GOLD_TABLES
 AGE_GROUPS = ["under 18", "18-24", "25-35", "36-50", "50+"]
 
 

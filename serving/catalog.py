@@ -5,21 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from lakehouse.tables import table_path
+from lakehouse.tables import BRONZE_TABLES, GOLD_TABLES, QUALITY_TABLES, SILVER_TABLES, table_path
 
-BRONZE_TABLES = ("bronze.pin_events", "bronze.geo_events", "bronze.user_events")
-SILVER_TABLES = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine")
-GOLD_TABLES = (
-    "gold.category_by_country",
-    "gold.category_by_year",
-    "gold.top_user_by_country",
-    "gold.category_by_age_group",
-    "gold.median_followers_by_age_group",
-    "gold.users_joined_by_year",
-    "gold.median_followers_by_join_year",
-    "gold.median_followers_by_age_group_and_join_year",
-)
-QUALITY_TABLES = ("quality.results",)
 ALL_TABLES = BRONZE_TABLES + SILVER_TABLES + GOLD_TABLES + QUALITY_TABLES
 
 

@@ -1,14 +1,10 @@
 """The dashboard, served by the real API and loaded in headless Chromium, charts every gold table."""
 
-import os
 import re
-import subprocess
-import sys
 
-import httpx
 import pytest
 
-from pinlake.supervisor import wait_until
+from ingest.service import running_api
 from serving.catalog import GOLD_TABLES
 from tests.browser import dom_after_scripts, screenshot
 from tests.conftest import make_settings
@@ -21,24 +17,8 @@ pytestmark = pytest.mark.integration
 def api_url(tmp_path, kafka_settings):
     settings = make_settings(tmp_path, kafka_bootstrap=kafka_settings.bootstrap)
     write_gold(settings.lakehouse)
-    env = {**os.environ, **settings.child_env()}
-    server = subprocess.Popen([sys.executable, "-m", "pinlake.cli", "api", "--log-level", "warning"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{settings.api_port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        assert wait_until(lambda: server.poll() is not None or up(), 60) and server.poll() is None, \
-            server.stderr.read().decode() if server.poll() is not None else "API did not start"
+    with running_api(settings) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def test_dashboard_shows_a_chart_for_each_gold_table(api_url):
