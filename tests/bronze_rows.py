@@ -36,3 +36,41 @@ def bronze(spark: SparkSession, kind: str, values: list, partition: int = 0, fir
 def bronze_rows(spark: SparkSession, rows: list[tuple]) -> DataFrame:
     """Bronze rows from `event(...)` tuples."""
     return spark.createDataFrame(rows, BRONZE_SCHEMA)
+
+
+def key_of(kind: str, record: dict) -> str | None:
+    """The Kafka message key of the contract: unique_id for pins, ind (as text) otherwise."""
+    value = record.get("unique_id") if kind == "pin" else record.get("ind")
+    return None if value is None else str(value)
+
+
+def from_events(events: list[dict], start: datetime, first_offsets: dict | None = None,
+                partitions: int = 3) -> dict[str, list[tuple]]:
+    """Bronze rows per kind for emulator events `{"type", "record"}`, as Kafka would number them.
+
+    The partition is the key's CRC32 modulo `partitions` (all versions of one entity in one
+    partition); offsets continue from `first_offsets[(kind, partition)]`; one second between events.
+    """
+    import zlib
+
+    offsets = dict(first_offsets or {})
+    rows: dict[str, list[tuple]] = {kind: [] for kind in TOPIC}
+    for i, item in enumerate(events):
+        kind, record = item["type"], item["record"]
+        key = key_of(kind, record)
+        partition = zlib.crc32((key or "").encode()) % partitions
+        offset = offsets.get((kind, partition), 0)
+        offsets[(kind, partition)] = offset + 1
+        at = start + timedelta(seconds=i)
+        rows[kind].append((f"{kind}-{partition}-{offset}", at, key, text(record), TOPIC[kind], partition,
+                           offset, at, at, at.date()))
+    return rows
+
+
+def next_offsets(rows: dict[str, list[tuple]], before: dict | None = None) -> dict:
+    """The offset each (kind, partition) continues from after `rows`."""
+    offsets = dict(before or {})
+    for kind, kind_rows in rows.items():
+        for row in kind_rows:
+            offsets[(kind, row[5])] = max(offsets.get((kind, row[5]), 0), row[6] + 1)
+    return offsets

@@ -1,0 +1,98 @@
+"""The silver and gold jobs run unchanged on a Spark standalone cluster and publish the same gold.
+
+A master and one worker start on 127.0.0.1 from pyspark's own `bin/spark-class`, under the
+project's supervisor; the jobs are the same `python -m lakehouse.<layer>.job` entry points the
+DAG submits, with only PINLAKE_SPARK_MASTER changed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import pyspark
+import pytest
+
+from ingest.emulator import generate
+from lakehouse import tables
+from lakehouse.gold import job as gold_job
+from lakehouse.silver import job as silver_job
+from pinlake.settings import Settings
+from pinlake.supervisor import Service, Supervisor
+from tests.bronze_rows import BRONZE_SCHEMA, from_events
+from tests.conftest import free_port, make_settings, processes_of
+from tests.integration.silver_gold_duckdb import published_gold, same_rows
+
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+SPARK_CLASS = str(Path(pyspark.__file__).parent / "bin" / "spark-class")
+BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
+
+
+def _alive_workers(web_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/json/", timeout=2) as response:
+            return sum(w["state"] == "ALIVE" for w in json.load(response)["workers"])
+    except OSError:
+        return -1
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A standalone master and one worker (1 core) on loopback; yields the master URL."""
+    settings = make_settings(tmp_path_factory.mktemp("spark-cluster"))
+    port, web, worker_web = free_port(), free_port(), free_port()
+    master = Service(
+        name="spark-master",
+        command=lambda s: [SPARK_CLASS, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                           "--port", str(port), "--webui-port", str(web)],
+        address=lambda s: f"spark://127.0.0.1:{port}",
+        healthy=lambda s: _alive_workers(web) >= 0,
+    )
+    worker = Service(
+        name="spark-worker",
+        command=lambda s: [SPARK_CLASS, "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}",
+                           "--host", "127.0.0.1", "--cores", "1", "--memory", "2g", "--webui-port", str(worker_web),
+                           "--work-dir", str(s.data_root / "spark-work")],
+        address=lambda s: "127.0.0.1",
+        healthy=lambda s: _alive_workers(web) == 1,
+    )
+    supervisor = Supervisor(settings, [master, worker])
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # master, worker, driver and executors talk on loopback only
+    try:
+        supervisor.up()
+        yield f"spark://127.0.0.1:{port}"
+    finally:
+        supervisor.down()
+    assert processes_of(settings.data_root) == []
+
+
+def _run_on_cluster(lake: Settings, run_id: str) -> None:
+    env = {**os.environ, **lake.child_env(), "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    for layer in ("silver", "gold"):
+        done = subprocess.run([sys.executable, "-m", f"lakehouse.{layer}.job", f"{run_id}-{layer}"], env=env,
+                              capture_output=True, text=True, timeout=1200)
+        assert done.returncode == 0, f"{layer} on {lake.spark_master} failed:\n{done.stderr[-3000:]}"
+
+
+def test_cluster_and_local_publish_the_same_gold(spark, cluster, tmp_path):
+    seed_root = str(tmp_path / "seed")
+    for kind, rows in from_events(list(generate(120, seed=11)), datetime(2024, 5, 1, 8, 0)).items():
+        tables.append(spark.createDataFrame(rows, BRONZE_SCHEMA), BRONZE[kind], seed_root, partition_by=["ingest_date"])
+    local, on_cluster = (Settings(_env_file=None, data_root=tmp_path / mode, spark_master=master)
+                         for mode, master in (("local", "local[2]"), ("cluster", cluster)))
+    for lake in (local, on_cluster):
+        shutil.copytree(f"{seed_root}/bronze", f"{lake.lakehouse}/bronze")
+
+    silver_job.run(spark, local, "it-local")  # the baseline, in this process's local session
+    gold_job.run(spark, local, "it-local")
+    _run_on_cluster(on_cluster, "it-cluster")  # the jobs' own entry points, as the DAG submits them
+
+    want, got = published_gold(local.lakehouse), published_gold(on_cluster.lakehouse)
+    assert set(got) == set(want) and len(want) == 8
+    for table, rows in want.items():
+        assert rows, f"{table} is empty: the test data should reach every gold table"
+        assert same_rows(got[table], rows), f"{table} differs between cluster and local"
