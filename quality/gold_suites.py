@@ -6,7 +6,6 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from lakehouse.tables import GOLD_TABLES
-
 from quality.suites import (
     MIN_ROWS, USERS_WITH_JOIN_YEAR, ExpectColumnTotalToBeBetween, columns_present, critical, keys,
     param, suite, warning,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from lakehouse.tables import SILVER_TABLES
 from pinlake.settings import TOPICS
 from quality.suites import columns_present, critical, keys, suite, warning
 
-TABLES = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine")
+TABLES = SILVER_TABLES
 
 PROVENANCE = ("event_id", "received_at", "source_partition", "source_offset", "kafka_timestamp")
 UUID_LOWER = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
