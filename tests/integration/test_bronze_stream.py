@@ -1,0 +1,151 @@
+"""`pinlake bronze --once` against a real broker: columns, headers, any bytes, data loss."""
+
+import json
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from lakehouse import tables
+from lakehouse.bronze.schema import BRONZE_SCHEMA, RAW_BYTES_TABLE
+from lakehouse.bronze.status import bronze_status
+from tests.integration.bronze_helpers import (
+    PINLAKE,
+    env_of,
+    expected_offsets,
+    fresh_stack,
+    produce,
+    read_bronze,
+    run_bronze,
+    watermarks,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+UTC = timezone.utc
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+# Kafka timestamps within the broker's retention (older records would be deleted at once),
+# around a UTC midnight: ingest_date is the UTC date of the Kafka timestamp.
+MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+T1 = MIDNIGHT - timedelta(hours=14) + timedelta(milliseconds=123)
+T2 = MIDNIGHT - timedelta(milliseconds=1)
+T3 = MIDNIGHT
+PIN_V1 = b'{"index": 1, "unique_id": "U-1", "title": "  t  ", "not_in_contract": {"kept": true}}'
+PIN_V2 = b'{"index": 1, "unique_id": "U-1", "title": "v2"}'
+NOT_UTF8 = b"\xff\xfe\x00 binary \x80"
+UNICODE = "ünïcödé \U0001f642".encode()
+
+# (topic, partition, key, value, headers, kafka timestamp ms)
+MESSAGES = [
+    ("pinterest.pin", 0, b"U-1", PIN_V1, [("event_id", b"e-1"), ("received_at", b"2026-11-03T10:00:00.120Z")], _ms(T1)),
+    ("pinterest.pin", 0, b"U-1", PIN_V2, [("event_id", b"e-2"), ("received_at", b"2026-11-03T10:00:01Z")], _ms(T2)),
+    ("pinterest.geo", 1, b"7", b"this is not JSON {", [("event_id", b"e-3"),
+                                                       ("received_at", b"2026-11-04T01:00:00+01:00")], _ms(T3)),
+    ("pinterest.geo", 1, b"8", NOT_UTF8, [("event_id", b"e-4")], _ms(T3)),
+    ("pinterest.user", 2, None, b"", [], _ms(T1)),
+    ("pinterest.user", 2, b"9", UNICODE, [("event_id", b"e-6"), ("received_at", b"not a time")], _ms(T2)),
+]
+
+
+def _expected(spark, delivered):
+    """The bronze rows MESSAGES must become (without ingested_at, checked apart)."""
+    rows = []
+    for (topic, _, key, value, headers, ts), (_, partition, offset) in zip(MESSAGES, delivered):
+        h = dict(headers)
+        received = h.get("received_at")
+        rows.append((
+            h["event_id"].decode() if "event_id" in h else None,
+            _RECEIVED.get(received),
+            None if key is None else key.decode(),
+            value.decode("utf-8", errors="replace"),
+            topic, partition, offset,
+            datetime.fromtimestamp(ts / 1000, UTC),
+            datetime.fromtimestamp(ts / 1000, UTC).date(),
+        ))
+    schema = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in BRONZE_SCHEMA if f.name != "ingested_at")
+    return spark.createDataFrame(rows, schema)
+
+
+_RECEIVED = {
+    b"2026-11-03T10:00:00.120Z": datetime(2026, 11, 3, 10, 0, 0, 120000, tzinfo=UTC),
+    b"2026-11-03T10:00:01Z": datetime(2026, 11, 3, 10, 0, 1, tzinfo=UTC),
+    b"2026-11-04T01:00:00+01:00": datetime(2026, 11, 4, 0, 0, 0, tzinfo=UTC),
+}
+
+
+def test_once_lands_every_message_unchanged_exactly_once(spark, tmp_path):
+    with fresh_stack(tmp_path / "var") as settings:
+        delivered = produce(settings, MESSAGES)
+        before = datetime.now(UTC)
+        first = run_bronze(settings, "--once")
+        assert first.returncode == 0, first.stderr[-3000:]
+        after = datetime.now(UTC)
+
+        bronze = read_bronze(spark, settings)
+        assert [(f.name, f.dataType) for f in bronze.schema] == [(f.name, f.dataType) for f in BRONZE_SCHEMA]
+        assertDataFrameEqual(bronze.drop("ingested_at"), _expected(spark, delivered))
+        stamps = {r.ingested_at.astimezone(UTC) for r in bronze.select("ingested_at").collect()}
+        assert all(before <= s <= after for s in stamps), (before, stamps, after)
+        # Valid UTF-8, JSON or not, is stored byte for byte; the exact bytes of the rest are kept.
+        stored = {(r.topic, r.partition, r.offset): bytes(r.value) for r in bronze
+                  .select("topic", "partition", "offset", F.col("value").cast("binary").alias("value")).collect()}
+        sent = {where: m[3] for m, where in zip(MESSAGES, delivered) if m[3] != NOT_UTF8}
+        assert {where: stored[where] for where in sent} == sent
+        assertDataFrameEqual(
+            tables.read(spark, RAW_BYTES_TABLE, settings.lakehouse).select("topic", "partition", "offset", "key",
+                                                                            "value", "ingest_date"),
+            spark.createDataFrame([("pinterest.geo", 1, delivered[3][2], bytearray(b"8"), bytearray(NOT_UTF8),
+                                    T3.date())],
+                                  "topic string, partition int, offset bigint, key binary, value binary, "
+                                  "ingest_date date"))
+
+        # A second run reads only what is new: no duplicate, no gap.
+        more = produce(settings, [("pinterest.geo", 0, b"1", b'{"ind": 1}', [("event_id", b"e-7")], _ms(T3))])
+        again = run_bronze(settings, "--once")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assertDataFrameEqual(read_bronze(spark, settings).select("topic", "partition", "offset"),
+                             expected_offsets(spark, watermarks(settings)))
+        assert more == [("pinterest.geo", 0, 0)]
+
+        report = bronze_status(settings)
+        assert {t: e["lag"] for t, e in report["topics"].items()} == \
+            {"pinterest.pin": 0, "pinterest.geo": 0, "pinterest.user": 0}
+        assert report["topics"]["pinterest.geo"]["bronze_end"] == 3 and report["last_batch_at"]
+        shown = subprocess.run([*PINLAKE, "status", "--json"], env=env_of(settings), capture_output=True,
+                               text=True, timeout=120)
+        assert json.loads(shown.stdout)["bronze"]["topics"]["pinterest.pin"]["lag"] == 0, shown.stderr
+
+
+def test_data_loss_stops_the_stream_until_accepted(spark, tmp_path):
+    topic, partition = "pinterest.user", 1
+    with fresh_stack(tmp_path / "var") as settings:
+        def messages(start, n):
+            return [(topic, partition, b"k", f'{{"ind": {i}}}'.encode(), [("event_id", f"e{i}".encode())], 0)
+                    for i in range(start, start + n)]
+
+        produce(settings, messages(0, 10))
+        assert run_bronze(settings, "--once").returncode == 0
+        produce(settings, messages(10, 10))
+        # Retention (here: an explicit delete) drops offsets 10..14 before bronze has read them.
+        admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+        for future in admin.delete_records([TopicPartition(topic, partition, 15)]).values():
+            future.result(30)
+
+        failed = run_bronze(settings, "--once")
+        assert failed.returncode == 1
+        assert "Kafka no longer holds offsets that the bronze checkpoint still needs" in failed.stderr
+        held = read_bronze(spark, settings).where(F.col("partition") == partition).where(F.col("topic") == topic)
+        assert sorted(r.offset for r in held.select("offset").collect()) == list(range(10))
+
+        accepted = run_bronze(settings, "--once", PINLAKE_BRONZE_FAIL_ON_DATA_LOSS="false")
+        assert accepted.returncode == 0, accepted.stderr[-3000:]
+        held = read_bronze(spark, settings).where(F.col("partition") == partition).where(F.col("topic") == topic)
+        assert sorted(r.offset for r in held.select("offset").collect()) == [*range(10), *range(15, 20)]
