@@ -208,9 +208,16 @@ def _new_checkpoint(settings: Settings, table: str):
     existing = context.data_sources.all()
     # Reuse the data source: replacing it would drop the assets other tables' checkpoints use.
     source = existing[DATASOURCE] if DATASOURCE in existing else context.data_sources.add_spark(DATASOURCE)
-    asset = next((a for a in source.assets if a.name == table), None) or source.add_dataframe_asset(table)
-    batch = next((b for b in asset.batch_definitions if b.name == BATCH_DEFINITION), None) \
-        or asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+    # get_asset ties a stored asset to this (hydrated) data source; iterating `source.assets`
+    # would hand back assets without a context, which fail in a later process.
+    if table in {a.name for a in source.assets}:
+        asset = source.get_asset(table)
+    else:
+        asset = source.add_dataframe_asset(table)
+    if BATCH_DEFINITION in {b.name for b in asset.batch_definitions}:
+        batch = asset.get_batch_definition(BATCH_DEFINITION)
+    else:
+        batch = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
     validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=table, data=batch, suite=suite))
     # The Data Docs action renders this validation's page and the index after every run.

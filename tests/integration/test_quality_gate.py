@@ -116,3 +116,18 @@ def test_unknown_context_is_refused_by_name(spark, settings):
     with pytest.raises(ValueError, match="expected_rows"):
         check(spark, sample(spark, "gold.category_by_year"), "gold.category_by_year", "bad-context",
               settings=settings, context={"expected_rows": 3})
+
+
+def test_a_later_process_reuses_the_stored_checkpoints(spark, settings, monkeypatch):
+    """Each job is its own process: the gates must work from the GX files earlier runs wrote."""
+    import quality.docs
+    import quality.gate
+
+    for table in (*silver_suites.TABLES, *gold_suites.TABLES):  # the stored data source has every asset
+        check(spark, sample(spark, table), table, f"first-{table}", settings=settings)
+    # A new process starts with no cached context or checkpoint: load everything from the files.
+    monkeypatch.setattr(quality.docs, "_contexts", {})
+    monkeypatch.setattr(quality.gate, "_checkpoints", {})
+    for table in ("silver.pins", "gold.category_by_year"):
+        outcomes = check(spark, sample(spark, table), table, f"later-{table}", settings=settings)
+        assert outcomes and all(o.success for o in outcomes), table
