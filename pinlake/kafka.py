@@ -6,6 +6,7 @@ import base64
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -144,4 +145,35 @@ def create_topics(bootstrap: str, partitions: int, timeout: float = 30.0) -> lis
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
+    _await_leaders(bootstrap, partitions, timeout)
     return created
+
+
+def _await_leaders(bootstrap: str, partitions: int, timeout: float) -> None:
+    """Wait until every partition of the contract's topics answers an offsets request.
+
+    Fresh topics show a leader in the metadata a moment before the broker serves them, and
+    a reader or writer arriving in that moment gets NOT_LEADER_FOR_PARTITION.
+    """
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"pinlake-ready-{uuid.uuid4()}",
+                         "log_level": QUIET})
+    deadline = time.monotonic() + timeout
+    waiting = [(t, p) for t in TOPICS.values() for p in range(partitions)]
+    try:
+        while waiting:
+            still = []
+            for topic, partition in waiting:
+                try:
+                    consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=2)
+                except KafkaException:
+                    still.append((topic, partition))
+            waiting = still
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(f"{t}[{p}]" for t, p in waiting)
+                raise TimeoutError(f"Kafka partitions not served after {timeout:.0f}s: {names}")
+            if waiting:
+                time.sleep(0.2)
+    finally:
+        consumer.close()
