@@ -12,6 +12,7 @@ LOCK := requirements/lock.txt
 LOCK_ID := $(shell sha256sum $(LOCK) | cut -c1-12)
 WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: setup system browser venv jvm test test-cluster unit integration demo lock clean-venv help
 
@@ -66,9 +67,9 @@ unit: venv
 integration: setup browser
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
+# The stack stays up afterwards; `.venv/bin/pinlake down` stops it.
 demo: setup
-	$(BIN)/pinlake up
-	$(BIN)/pinlake status
+	$(BIN)/python -m pinlake.demo $(DEMO_ARGS)
 
 # Re-resolve requirements/requirements.in into the lock file (needs the package index).
 lock:

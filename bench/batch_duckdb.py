@@ -138,16 +138,22 @@ def gold_sql() -> list[str]:
     return [FACTS, *[f"CREATE OR REPLACE TABLE gold_{t.split('.')[1]} AS {sql}" for t, sql in GOLD_SQL.items()]]
 
 
+def rebuild(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Silver and gold from the bronze-shaped relations bronze_pin, bronze_geo and bronze_user
+    registered on `con`; the row counts of the silver tables."""
+    con.execute("SET TimeZone = 'UTC'")
+    for statement in [MACROS, PINS, GEO, USERS, *silver_sql(), *gold_sql()]:
+        con.execute(statement)
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("pins", "geo", "users", "quarantine")}
+
+
 def run(root: str, threads: int | None = None) -> dict[str, int]:
-    """The whole silver + gold rebuild in DuckDB; returns row counts of the silver tables."""
+    """The whole silver + gold rebuild in DuckDB over the bronze Delta tables under `root`."""
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {threads}")
-    con.execute("SET TimeZone = 'UTC'")
     for kind in ("pin", "geo", "user"):
         con.register(f"bronze_{kind}", DeltaTable(table_path(f"bronze.{kind}_events", root)).to_pyarrow_dataset())
-    for statement in [MACROS, PINS, GEO, USERS, *silver_sql(), *gold_sql()]:
-        con.execute(statement)
-    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("pins", "geo", "users", "quarantine")}
+    counts = rebuild(con)
     con.close()
     return counts

@@ -88,6 +88,8 @@ from lakehouse.bronze.commands import register as _register_bronze  # noqa: E402
 _register_bronze(app)
 from orchestration.commands import register as _register_orchestration  # noqa: E402
 _register_orchestration(app)
+from lakehouse.commands import register as _register_lakehouse  # noqa: E402
+_register_lakehouse(app)
 
 if __name__ == "__main__":
     app()

@@ -8,7 +8,7 @@ its ranges here last, in one MERGE keyed by (topic, partition, first offset): a 
 before that commit is simply redone, and every silver write is idempotent.
 
 Each range also records how many of its rows were accepted and quarantined, which makes the
-section 5 invariant checkable (`reconcile`).
+section 5 invariant checkable (`lakehouse.audit.silver_counts`).
 """
 
 from __future__ import annotations
@@ -92,39 +92,3 @@ def progress_rows(spark: SparkSession, topic: str, batch_ranges: list, bronze_ve
 def commit(spark: SparkSession, rows: DataFrame, root: str | None = None) -> None:
     """Record processed ranges (idempotent: a range already recorded is left as it is)."""
     tables.insert_new(spark, rows, TABLE, KEYS, PROGRESS_SCHEMA, root)
-
-
-def _bronze_counts(spark: SparkSession, bronze_table: str, marks: dict[int, int], root: str | None) -> tuple[int, int]:
-    """(all bronze rows, bronze rows at or below the watermarks)."""
-    if not tables.exists(spark, bronze_table, root):
-        return 0, 0
-    bronze = tables.read(spark, bronze_table, root)
-    covered = F.lit(False)
-    for p, mark in marks.items():
-        covered = covered | ((F.col("partition") == p) & (F.col("offset") <= mark))
-    row = bronze.agg(F.count(F.lit(1)).alias("all"), F.sum(covered.cast("long")).alias("covered")).first()
-    return row["all"], row["covered"] or 0
-
-
-def reconcile_topic(spark: SparkSession, topic: str, bronze_table: str, silver_table: str,
-                    root: str | None = None) -> dict:
-    """Counts behind the section 5 invariant for one topic, and whether it holds."""
-    from lakehouse.silver import quarantine
-
-    done = tables.read_or_empty(spark, TABLE, PROGRESS_SCHEMA, root).where(F.col("source_topic") == topic)
-    sums = done.agg(*[F.coalesce(F.sum(n), F.lit(0)).alias(n) for n in ("rows", "accepted", "quarantined")]).first()
-    marks = watermarks(spark, topic, root)
-    bronze_rows, covered = _bronze_counts(spark, bronze_table, marks, root)
-    q_rows = tables.read_or_empty(spark, quarantine.TABLE, quarantine.QUARANTINE_SCHEMA, root) \
-        .where(F.col("source_topic") == topic).count()
-    silver_rows = tables.read(spark, silver_table, root).count() if tables.exists(spark, silver_table, root) else 0
-    report = {
-        "topic": topic, "bronze_rows": bronze_rows, "processed_rows": sums["rows"],
-        "pending_rows": bronze_rows - covered, "accepted_rows": sums["accepted"],
-        "quarantine_rows": q_rows, "silver_rows": silver_rows,
-    }
-    # What was processed is exactly what bronze holds up to the watermarks, and all of it
-    # is either accepted or in quarantine; with nothing pending, that is the invariant.
-    report["consistent"] = covered == sums["rows"] == sums["accepted"] + q_rows
-    report["holds"] = bronze_rows == sums["accepted"] + q_rows
-    return report

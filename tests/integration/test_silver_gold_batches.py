@@ -33,7 +33,7 @@ def append_bronze(spark, root: str, rows: dict[str, list[tuple]]) -> None:
 
 
 def assert_invariant(spark, settings: Settings) -> list[dict]:
-    reports = silver_job.reconcile(spark, settings)
+    reports = silver_job.reconcile(settings)
     for report in reports:
         assert report["holds"] and report["consistent"] and report["pending_rows"] == 0, report
     return reports
