@@ -18,6 +18,7 @@ Spark session is started, so an audit takes seconds on a demo-sized lakehouse.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,10 +94,13 @@ def kafka_records(bootstrap: str, topic: str, timeout: float = 30.0) -> tuple[pa
                  for p in metadata.partitions}
         ends = {p: high for p, (low, high) in marks.items() if high > low}
         consumer.assign([TopicPartition(topic, p, marks[p][0]) for p in ends])
-        reading = set(ends)
+        reading, last_read = set(ends), time.monotonic()
         while reading:
-            batch = consumer.consume(num_messages=10_000, timeout=timeout)
-            if not batch:
+            # consume() waits until it has num_messages or its timeout passed: keep it short.
+            batch = consumer.consume(num_messages=10_000, timeout=0.5)
+            if batch:
+                last_read = time.monotonic()
+            elif time.monotonic() - last_read > timeout:
                 raise TimeoutError(f"Kafka at {bootstrap} stopped answering while the audit read {topic}")
             for message in batch:
                 partition, offset, error = message.partition(), message.offset(), message.error()

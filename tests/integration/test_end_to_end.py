@@ -71,6 +71,12 @@ def test_demo_path_through_every_layer(tmp_path):
             assert r["clean"] and r["acknowledged"] == r["kafka"] == r["bronze"] \
                 == r["accepted"] + r["quarantined"] and r["pending"] == 0, r
         assert sum(r["quarantined"] for r in reports) > 0, "the generated set should exercise the quarantine"
+        # An acknowledgement Kafka does not hold is a gap, named.
+        forged = tmp_path / "forged.jsonl"
+        forged.write_text(ledger.read_text() + json.dumps({"type": "geo", "event_id": "never-sent"}) + "\n")
+        gap = run([*PINLAKE, "audit", "--ledger", str(forged)], env, timeout=300)
+        assert gap.returncode == 1 and "pinterest.geo ledger -> kafka: 1 acknowledged event ids not in Kafka " \
+            "(never-sent)" in gap.stdout, gap.stdout + gap.stderr
 
         # Gold equals DuckDB's own computation over the events the demo sent.
         want, got = gold_from_events(generate(POSTINGS, SEED)), published_gold(settings.lakehouse)
