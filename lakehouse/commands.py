@@ -50,7 +50,7 @@ def audit(
         console.print(table)
         for r in reports:
             for gap in r.gaps:
-                console.print(f"[red]gap[/] {r.topic} {gap.stage}: {gap.what}")
+                console.print(f"[red]gap[/] {r.topic} {gap.stage}: {gap.what}", soft_wrap=True, highlight=False)
         if all(r.clean for r in reports):
             console.print("nothing lost, nothing doubled: every row is accounted for "
                           "(bronze = accepted + quarantined, per topic)")
