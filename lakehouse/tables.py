@@ -43,9 +43,13 @@ def exists(spark: SparkSession, name: str, root: str | None = None) -> bool:
     return DeltaTable.isDeltaTable(spark, table_path(name, root))
 
 
-def overwrite(df: DataFrame, name: str, root: str | None = None, partition_by: list[str] | None = None) -> None:
-    """Replace a table's content in one Delta commit (readers see the old or the new)."""
+def overwrite(df: DataFrame, name: str, root: str | None = None, partition_by: list[str] | None = None,
+              user_metadata: str | None = None) -> None:
+    """Replace a table's content in one Delta commit (readers see the old or the new);
+    `user_metadata` is stored in the commit (Delta's userMetadata)."""
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(table_path(name, root))

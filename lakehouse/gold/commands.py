@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def gold(
         run_id: str = typer.Option(None, "--run-id", help="Run id for quality results (default: a new one)."),
+        force: bool = typer.Option(False, "--force", help="Rebuild even when gold is up to date with silver."),
         as_json: bool = typer.Option(False, "--json", help="Print the row counts as JSON."),
     ) -> None:
         """Run the gold job once: rebuild and publish the eight gold tables."""
@@ -26,12 +27,14 @@ def register(app: typer.Typer) -> None:
         run_id = run_id or f"gold-{uuid.uuid4()}"
         spark = get_spark("pinlake-gold", settings, conf=job.SESSION_CONF)
         try:
-            counts = job.run(spark, settings, run_id)
+            counts = job.run(spark, settings, run_id, force=force)
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         if as_json:
-            typer.echo(json.dumps({"run_id": run_id, "tables": counts}, indent=2))
+            typer.echo(json.dumps({"run_id": run_id, "rebuilt": counts is not None, "tables": counts or {}}, indent=2))
             return
-        for name, rows in counts.items():
+        if counts is None:
+            typer.echo(job.UP_TO_DATE)
+        for name, rows in (counts or {}).items():
             typer.echo(f"gold run {run_id}: {name}: {rows} rows")

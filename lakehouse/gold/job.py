@@ -9,9 +9,12 @@ new one, never a mix). A critical failure in any table publishes none of them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -37,6 +40,8 @@ FROM_FACTS: dict[str, Callable[[DataFrame], DataFrame]] = {
 }
 USERS_JOINED = "gold.users_joined_by_year"
 TABLES = (*FROM_FACTS, USERS_JOINED)
+SILVER_TABLES = (pins.TABLE, geo.TABLE, users.TABLE)
+UP_TO_DATE = "gold is up to date: built from the current silver versions by the current code; nothing rebuilt"
 
 
 def build_all(facts: DataFrame, users_df: DataFrame) -> dict[str, DataFrame]:
@@ -53,19 +58,34 @@ def gate_check(spark: SparkSession, candidate: DataFrame, table: str, run_id: st
     gate.check(spark, candidate, table, run_id, settings=settings)
 
 
-def read_silver(spark: SparkSession, root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """silver.pins, silver.geo, silver.users (empty frames for tables that do not exist yet)."""
-    return (
-        tables.read_or_empty(spark, pins.TABLE, pins.PINS_SCHEMA, root),
-        tables.read_or_empty(spark, geo.TABLE, geo.GEO_SCHEMA, root),
-        tables.read_or_empty(spark, users.TABLE, users.USERS_SCHEMA, root),
-    )
+def read_silver(spark: SparkSession, root: str, inputs: dict | None = None
+                ) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """silver.pins, silver.geo, silver.users (empty frames for tables that do not exist yet), at
+    the versions `inputs` names when given (the versions a rebuild records)."""
+    versions = (inputs or {}).get("silver", {})
+
+    def one(name: str, schema) -> DataFrame:
+        if versions.get(name) is not None:
+            return tables.read_version(spark, name, versions[name], root)
+        return tables.read_or_empty(spark, name, schema, root)
+
+    return one(pins.TABLE, pins.PINS_SCHEMA), one(geo.TABLE, geo.GEO_SCHEMA), one(users.TABLE, users.USERS_SCHEMA)
 
 
-def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = gate_check) -> dict[str, int]:
-    """Rebuild and publish every gold table; returns the row count of each."""
+def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = gate_check,
+        force: bool = False) -> dict[str, int] | None:
+    """Rebuild and publish every gold table; the row count of each, or None when gold is current.
+
+    Each gold commit records the silver versions and the gold code it was built from. When
+    every gold table's latest commit records the current ones, a rebuild would publish the
+    same rows again: it is skipped (unless `force`), so a scheduled run with no new data
+    leaves gold's history and the quality results alone.
+    """
     root = settings.lakehouse
-    pins_df, geo_df, users_df = read_silver(spark, root)
+    inputs = built_from(spark, root)
+    if not force and all(published_from(name, root) == inputs for name in TABLES):
+        return None
+    pins_df, geo_df, users_df = read_silver(spark, root, inputs)
     # seven tables aggregate the same join: compute it once
     facts = pin_facts(pins_df, geo_df, users_df).persist(StorageLevel.MEMORY_AND_DISK)
     # gold tables are small: cache each so that the gate and the write see the same rows
@@ -75,11 +95,39 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
         for name, df in built.items():
             check(spark, df, name, run_id, settings)
         for name, df in built.items():
-            tables.overwrite(df, name, root)
+            tables.overwrite(df, name, root, user_metadata=json.dumps(inputs, sort_keys=True))
         return counts
     finally:
         for df in (*built.values(), facts):
             df.unpersist()
+
+
+def _code_version() -> str:
+    """A digest of the gold transforms' source: new code rebuilds gold even when silver is unchanged."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def built_from(spark: SparkSession, root: str) -> dict:
+    """What a rebuild now would read: each silver table's current version, and the gold code."""
+    return {"silver": {t: tables.version(spark, t, root) for t in SILVER_TABLES}, "code": _code_version()}
+
+
+def published_from(name: str, root: str) -> dict | None:
+    """What the latest commit of gold table `name` was built from (None: unknown or no table)."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        (latest,) = DeltaTable(tables.table_path(name, root)).history(1)
+    except TableNotFoundError:
+        return None
+    try:
+        return json.loads(latest.get("userMetadata") or "null")
+    except ValueError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,7 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     run_id = argv[0] if argv else f"gold-{uuid.uuid4()}"
     settings = get_settings()
     spark = get_spark("pinlake-gold", settings, conf=SESSION_CONF)
-    for name, rows in run(spark, settings, run_id).items():
+    counts = run(spark, settings, run_id)
+    if counts is None:
+        print(UP_TO_DATE)
+    for name, rows in (counts or {}).items():
         print(f"{name}: {rows} rows")
 
 

@@ -85,7 +85,11 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     before, gold_before = silver_versions(spark, root), published_gold(root)
     assert silver_job.run(spark, lake, "it-run-2") == []
     assert silver_versions(spark, root) == before
-    gold_job.run(spark, lake, "it-run-2")
+    gold_versions = {t: tables.version(spark, t, root) for t in gold_job.TABLES}
+    assert gold_job.run(spark, lake, "it-run-2") is None  # built from these silver versions already
+    assert {t: tables.version(spark, t, root) for t in gold_job.TABLES} == gold_versions
+    assert published_gold(root) == gold_before
+    assert gold_job.run(spark, lake, "it-run-2-forced", force=True) is not None  # --force rebuilds anyway
     assert published_gold(root) == gold_before
 
     # run 3: new postings, plus newer and late older versions of entities silver holds
