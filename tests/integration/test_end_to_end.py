@@ -5,7 +5,8 @@ ports, manual schedules), sends generated postings through the real API with a l
 for the bronze stream, runs the medallion DAG through Airflow's REST API, prints the gold
 answers and audits. The test then checks what a user would: every service healthy, the audit
 clean against the ledger, every gold table equal to an independent DuckDB computation over
-the events that were sent, and nothing left running after `pinlake down`.
+the events that were sent, two more DAG runs changing nothing, and nothing left running
+after `pinlake down`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from ingest.emulator import count_events, generate
 from pinlake.demo import QUESTIONS
 from pinlake.supervisor import wait_until
 from tests.conftest import processes_of
-from tests.integration.silver_gold_duckdb import gold_from_events, published_gold, same_rows
-from tests.integration.test_orchestration_medallion import airflow_settings
+from tests.integration.silver_gold_duckdb import arrow, gold_from_events, published_gold, same_rows
+from tests.integration.test_orchestration_maintenance import airflow_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3000)]
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]
@@ -35,6 +36,12 @@ def run(args: list[str], env: dict, timeout: float) -> subprocess.CompletedProce
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
     print(f"{' '.join(args[2:])}: {time.monotonic() - started:.0f}s, exit {done.returncode}")
     return done
+
+
+def contents(root: str) -> dict[str, list]:
+    """Every silver and gold table's rows, sorted (the order of rows in files is no content)."""
+    names = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine", *QUESTIONS)
+    return {name: sorted(map(repr, arrow(root, name).to_pylist())) for name in names}
 
 
 def status(env: dict) -> dict:
@@ -83,6 +90,20 @@ def test_demo_path_through_every_layer(tmp_path):
         for table in want:
             assert want[table], f"{table}: the generated set should reach every gold table"
             assert same_rows(got[table], want[table]), f"{table}:\nspark  {got[table]}\nduckdb {want[table]}"
+
+        # publish wrote the Data Docs and the DuckDB file; the gates recorded Airflow's run id
+        assert (settings.data_root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+                ).is_file()
+        assert (settings.data_root / "serving" / "pinlake.duckdb").is_file()
+        run_ids = {r["run_id"] for r in arrow(settings.lakehouse, "quality.results").select(["run_id"]).to_pylist()}
+        assert run_ids and all(r.startswith("manual__") for r in run_ids), run_ids
+
+        # Triggering the DAG twice more over the same bronze changes no silver or gold row.
+        before = contents(settings.lakehouse)
+        for _ in range(2):
+            rerun = run([*PINLAKE, "run", "--wait", "--timeout", "1800"], env, timeout=2000)
+            assert rerun.returncode == 0 and "succeeded" in rerun.stdout, rerun.stdout + rerun.stderr
+        assert contents(settings.lakehouse) == before
     finally:
         down = run([*PINLAKE, "down"], env, timeout=300)
     assert down.returncode == 0, down.stdout + down.stderr
