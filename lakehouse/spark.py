@@ -29,6 +29,9 @@ def base_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         # Delta's default of 50 tasks per log replay is made for huge tables; ours scale with the rest.
         "spark.databricks.delta.snapshotPartitions": str(settings.spark_shuffle_partitions),
+        # VACUUM lists a table's folders with this many tasks; Spark's default of 10,000 kept two
+        # cores busy for minutes on a table of a few files.
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.spark_shuffle_partitions),
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(settings.data_root / "spark-warehouse"),
