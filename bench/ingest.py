@@ -32,7 +32,6 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -44,13 +43,7 @@ from ingest.service import API, api_url, ready  # noqa: E402
 from ingest.validation import parse_record  # noqa: E402
 from pinlake.settings import TOPICS, Settings  # noqa: E402
 from pinlake.supervisor import KAFKA, Supervisor, wait_until  # noqa: E402
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port  # noqa: E402
 
 
 def http_request(path: str, body: bytes) -> bytes:

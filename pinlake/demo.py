@@ -87,7 +87,7 @@ def print_answers(settings: Settings) -> None:
     lakehouse = Lakehouse(settings.lakehouse)
     try:
         for table, question in QUESTIONS.items():
-            rows = lakehouse.query(f"SELECT * FROM {table}")
+            rows = lakehouse.query(f"SELECT * FROM {table} ORDER BY ALL")
             shown = Table(*rows.column_names, title=f"{question}  ({table})", title_justify="left")
             for row in rows.slice(0, SHOWN).to_pylist():
                 shown.add_row(*("" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)

@@ -5,7 +5,8 @@ ports, manual schedules), sends generated postings through the real API with a l
 for the bronze stream, runs the medallion DAG through Airflow's REST API, prints the gold
 answers and audits. The test then checks what a user would: every service healthy, the audit
 clean against the ledger, every gold table equal to an independent DuckDB computation over
-the events that were sent, two more DAG runs changing nothing, and nothing left running
+the events that were sent; then newer versions sent through the API win in silver and gold
+(the audit still clean), two more DAG runs change nothing, and nothing is left running
 after `pinlake down`.
 """
 
@@ -20,7 +21,7 @@ import time
 import pytest
 
 from ingest.emulator import count_events, generate
-from pinlake.demo import QUESTIONS
+from pinlake.demo import QUESTIONS, wait_for_bronze
 from pinlake.supervisor import wait_until
 from tests.conftest import processes_of
 from tests.integration.silver_gold_duckdb import arrow, gold_from_events, published_gold, same_rows
@@ -44,6 +45,37 @@ def contents(root: str) -> dict[str, list]:
     return {name: sorted(map(repr, arrow(root, name).to_pylist())) for name in names}
 
 
+def clean_audit(env: dict, ledger, sent: int) -> list[dict]:
+    """`pinlake audit --ledger` passes: every acknowledged id in Kafka, bronze, silver + quarantine."""
+    audit = run([*PINLAKE, "audit", "--ledger", str(ledger), "--json"], env, timeout=300)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    reports = json.loads(audit.stdout)
+    assert sum(r["acknowledged"] for r in reports) == sent
+    for r in reports:
+        assert r["clean"] and r["acknowledged"] == r["kafka"] == r["bronze"] \
+            == r["accepted"] + r["quarantined"] and r["pending"] == 0, r
+    return reports
+
+
+def newer_versions(root: str) -> tuple[list[dict], dict]:
+    """Newer versions of one pin, geo and user that silver accepted (their bronze text, changed)."""
+    raw = {r["event_id"]: json.loads(r["value"])
+           for name in ("pin_events", "geo_events", "user_events") for r in arrow(root, f"bronze.{name}").to_pylist()}
+    pin, geo, user = (arrow(root, f"silver.{name}").to_pylist()[0] for name in ("pins", "geo", "users"))
+    lines = [{"type": "pin", "record": {**raw[pin["event_id"]], "title": "newer title"}},
+             {"type": "geo", "record": {**raw[geo["event_id"]], "country": "Newland"}},
+             {"type": "user", "record": {**raw[user["event_id"]], "first_name": "Newer", "last_name": None}}]
+    return lines, {"pin": pin["unique_id"], "geo": geo["ind"], "user": user["ind"]}
+
+
+def assert_gold_from(events: list[dict], root: str) -> None:
+    """Every gold table equals DuckDB's own computation over `events`, the events sent."""
+    want, got = gold_from_events(events), published_gold(root)
+    for table in want:
+        assert want[table], f"{table}: the generated set should reach every gold table"
+        assert same_rows(got[table], want[table]), f"{table}:\nspark  {got[table]}\nduckdb {want[table]}"
+
+
 def status(env: dict) -> dict:
     return json.loads(run([*PINLAKE, "status", "--json"], env, timeout=120).stdout)["services"]
 
@@ -55,6 +87,7 @@ def test_demo_path_through_every_layer(tmp_path):
         demo = run([sys.executable, "-m", "pinlake.demo", "--postings", str(POSTINGS), "--seed", str(SEED),
                     "--timeout", "1800"], env, timeout=2700)
         out = demo.stdout
+        print("".join(line + "\n" for line in out.splitlines() if line.startswith("pinlake ")))  # step timings
         assert demo.returncode == 0, out[-6000:] + demo.stderr[-4000:]
         for question in QUESTIONS.values():
             assert question in out, question
@@ -70,13 +103,7 @@ def test_demo_path_through_every_layer(tmp_path):
 
         # The audit against the ledger: every acknowledged id in Kafka, bronze, silver + quarantine.
         ledger = settings.data_root / "demo" / "ledger.jsonl"
-        audit = run([*PINLAKE, "audit", "--ledger", str(ledger), "--json"], env, timeout=300)
-        assert audit.returncode == 0, audit.stdout + audit.stderr
-        reports = json.loads(audit.stdout)
-        assert sum(r["acknowledged"] for r in reports) == count_events(POSTINGS, SEED)
-        for r in reports:
-            assert r["clean"] and r["acknowledged"] == r["kafka"] == r["bronze"] \
-                == r["accepted"] + r["quarantined"] and r["pending"] == 0, r
+        reports = clean_audit(env, ledger, count_events(POSTINGS, SEED))
         assert sum(r["quarantined"] for r in reports) > 0, "the generated set should exercise the quarantine"
         # An acknowledgement Kafka does not hold is a gap, named.
         forged = tmp_path / "forged.jsonl"
@@ -86,10 +113,24 @@ def test_demo_path_through_every_layer(tmp_path):
             "(never-sent)" in gap.stdout, gap.stdout + gap.stderr
 
         # Gold equals DuckDB's own computation over the events the demo sent.
-        want, got = gold_from_events(generate(POSTINGS, SEED)), published_gold(settings.lakehouse)
-        for table in want:
-            assert want[table], f"{table}: the generated set should reach every gold table"
-            assert same_rows(got[table], want[table]), f"{table}:\nspark  {got[table]}\nduckdb {want[table]}"
+        sent = list(generate(POSTINGS, SEED))
+        assert_gold_from(sent, settings.lakehouse)
+
+        # Newer versions sent later win in silver; gold and the audit follow.
+        lines, keys = newer_versions(settings.lakehouse)
+        newer = tmp_path / "newer.jsonl"
+        newer.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        emit = run([*PINLAKE, "emit", "--file", str(newer), "--ledger", str(ledger)], env, timeout=300)
+        assert emit.returncode == 0, emit.stdout + emit.stderr
+        wait_for_bronze(settings, timeout=600)
+        second = run([*PINLAKE, "run", "--wait", "--timeout", "1800"], env, timeout=2000)
+        assert second.returncode == 0 and "succeeded" in second.stdout, second.stdout + second.stderr
+        root = settings.lakehouse
+        assert {r["unique_id"]: r["title"] for r in arrow(root, "silver.pins").to_pylist()}[keys["pin"]] == "newer title"
+        assert {r["ind"]: r["country"] for r in arrow(root, "silver.geo").to_pylist()}[keys["geo"]] == "Newland"
+        assert {r["ind"]: r["user_name"] for r in arrow(root, "silver.users").to_pylist()}[keys["user"]] == "Newer"
+        assert_gold_from([*sent, *lines], root)
+        clean_audit(env, ledger, count_events(POSTINGS, SEED) + len(lines))
 
         # publish wrote the Data Docs and the DuckDB file; the gates recorded Airflow's run id
         assert (settings.data_root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
