@@ -1,17 +1,24 @@
 """Quality-gate cost: time of quality.gate.check against the un-gated Delta write of the same candidate.
 
-Generates (untimed) silver candidates of --rows entities each (pins, geo, users sharing `ind`,
+Default mode, per table: generates (untimed) silver candidates of --rows entities each (pins, geo, users sharing `ind`,
 plus a quarantine of rows/100) and the eight gold candidates aggregated from them, each cached
 and counted first so that both timings read the same materialised rows. Then, per table:
   write - tables.overwrite of the candidate (the baseline: publication without a gate)
   gate  - quality.gate.check of the candidate (GX validation + quality.results + Data Docs page)
 and prints both, the totals and the ratio gate/write.
-Run: .venv/bin/python bench/quality.py [--rows N] [--master local[2]]
+
+--jobs mode, the whole pipeline: writes bronze tables of --events events (a third each pins,
+geo, users; 1% of pins dirty, for the quarantine), then runs the real silver job and gold job
+twice on fresh lakehouses, un-gated (a no-op check) and gated (quality.gate.check), after an
+untimed un-gated warm-up at a tiny scale. Prints both run times, the time the gates add, and
+the ratio gated/un-gated.
+Run: .venv/bin/python bench/quality.py [--rows N | --jobs --events N] [--master local[2]]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 import time
@@ -123,15 +130,80 @@ def report(results: list, rows: int, master: str) -> None:
         print(f"{'total ' + (layer or 'silver + gold'):50} {'':>10} {write:>8.2f} {gate:>8.2f} {gate / write:>6.2f}")
 
 
+_BRONZE_VALUES = {
+    "bronze.pin_events": ("pinterest.pin", "unique_id", """to_json(named_struct('index', id, 'unique_id', {uuid},
+        'title', concat('Title ', id), 'description', 'A pin', 'poster_name', concat('poster', id % 5000),
+        'follower_count', IF(id % 100 = 0, 'lots', concat(id % 900, 'k')), 'tag_list', 'a,b,c',
+        'is_image_or_video', 'image', 'image_src', concat('https://i.pinimg.com/', id, '.jpg'), 'downloaded', 1,
+        'save_location', 'Local save in /data/art',
+        'category', element_at(array('art', 'travel', 'food', 'diy', 'beauty'), CAST(id % 5 AS INT) + 1)))"""),
+    "bronze.geo_events": ("pinterest.geo", "ind", """to_json(named_struct('ind', id,
+        'timestamp', date_format({t0} + make_interval(0, 0, 0, CAST(id % 2000 AS INT)), 'yyyy-MM-dd HH:mm:ss'),
+        'latitude', (id % 180) - 89.5, 'longitude', (id % 360) - 179.5, 'country', concat('Country ', id % 200)))"""),
+    "bronze.user_events": ("pinterest.user", "ind", """to_json(named_struct('ind', id, 'first_name', 'Ann',
+        'last_name', concat('Lee', id), 'age', id % 90 + 10,
+        'date_joined', date_format({t0} + make_interval(0, 0, 0, CAST(id % 1500 AS INT)), "yyyy-MM-dd'T'HH:mm:ss")))"""),
+}
+
+
+def bronze(spark, table: str, postings: int):
+    """One bronze table of `postings` events, as the bronze stream would have written it."""
+    topic, key, value = _BRONZE_VALUES[table]
+    uuid = _UUID.replace("substr(h", "substr(md5(CAST(id AS STRING))")
+    key_sql = uuid if key == "unique_id" else "CAST(id AS STRING)"
+    return spark.sql(f"""SELECT md5(concat('{topic}', id)) AS event_id, {_T0} AS received_at, {key_sql} AS key,
+        {value.format(uuid=uuid, t0=_T0)} AS value, '{topic}' AS topic, CAST(id % 3 AS INT) AS partition,
+        id DIV 3 AS offset, {_T0} + make_interval(0, 0, 0, 0, 0, 0, id) AS kafka_timestamp,
+        {_T0} AS ingested_at, to_date({_T0}) AS ingest_date FROM range({postings})""")
+
+
+def run_jobs(spark, root: Path, postings: int, gated: bool) -> tuple[float, float]:
+    """Seconds of the silver job and the gold job over fresh bronze tables, with or without the gates."""
+    from lakehouse.gold import job as gold_job
+    from lakehouse.silver import job as silver_job
+
+    settings = Settings(data_root=root, spark_master=spark.sparkContext.master)
+    for table in _BRONZE_VALUES:
+        tables.overwrite(bronze(spark, table, postings), table, root=settings.lakehouse, partition_by=["ingest_date"])
+    silver_check = silver_job.gate_check if gated else (lambda *args: None)
+    gold_check = gold_job.gate_check if gated else (lambda *args: None)
+    silver = _timed(lambda: silver_job.run(spark, settings, "bench-silver", check=silver_check))
+    gold = _timed(lambda: gold_job.run(spark, settings, "bench-gold", check=gold_check))
+    return silver, gold
+
+
+def bench_jobs(spark, base: Path, events: int) -> None:
+    """Warm up, then time the un-gated and the gated silver + gold run; print the added time."""
+    # JIT and Delta class loading; the gated path's one-time GX setup is part of what a job pays.
+    run_jobs(spark, base / "warm-up", 300, gated=False)
+    plain = run_jobs(spark, base / "ungated", events // 3, gated=False)
+    gated = run_jobs(spark, base / "gated", events // 3, gated=True)
+    print(f"silver + gold jobs over {events:,} events ({events // 3:,} per kind), Spark {spark.sparkContext.master}")
+    print(f"{'':10} {'silver s':>9} {'gold s':>8} {'total s':>8}")
+    for name, (silver, gold) in (("un-gated", plain), ("gated", gated)):
+        print(f"{name:10} {silver:>9.2f} {gold:>8.2f} {silver + gold:>8.2f}")
+    added = sum(gated) - sum(plain)
+    print(f"gates add {added:.2f} s; ratio gated/un-gated {sum(gated) / sum(plain):.2f}")
+
+
 def main() -> None:
     """Generate, time, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--jobs", action="store_true", help="Time the real silver + gold jobs, gated vs not.")
+    parser.add_argument("--events", type=int, default=1_000_000, help="Events for --jobs (a third per kind).")
     args = parser.parse_args()
+    # The gate logs its phases (setup, context, validation incl. Data Docs page, record) per table.
+    logging.basicConfig(level=logging.WARNING, format="  %(message)s")
+    logging.getLogger("pinlake.quality").setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="pinlake-bench-quality-") as root:
         settings = Settings(data_root=Path(root), spark_master=args.master)
         spark = get_spark("bench-quality", settings=settings)
+        if args.jobs:
+            bench_jobs(spark, Path(root), args.events)
+            spark.stop()
+            return
         frames = candidates(spark, args.rows)
         check(spark, frames["silver.users"].limit(10), "silver.users", "warm-up", settings=settings)
         report(measure(spark, frames, settings), args.rows, args.master)
