@@ -26,12 +26,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from lakehouse.bronze.schema import TOPIC_TABLES
+from lakehouse.silver.progress import TABLE as PROGRESS
+from lakehouse.silver.quarantine import TABLE as QUARANTINE
 from lakehouse.tables import table_path
 from pinlake.settings import TOPICS, Settings
-
-BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
-PROGRESS = "silver.progress"
-QUARANTINE = "silver.quarantine"
 EXAMPLES = 5  # offsets or ids quoted per gap
 
 
@@ -178,9 +177,8 @@ def silver_counts(root: str, topic: str) -> dict:
     `consistent`: what silver.progress says it processed is exactly what bronze holds up to its
     watermarks, and all of that was either accepted or quarantined.
     """
-    kind = next(k for k, t in TOPICS.items() if t == topic)
     con = duckdb.connect()
-    bronze, progress, quarantine = delta(root, BRONZE[kind]), delta(root, PROGRESS), delta(root, QUARANTINE)
+    bronze, progress, quarantine = delta(root, TOPIC_TABLES[topic]), delta(root, PROGRESS), delta(root, QUARANTINE)
     empty = {"rows": 0, "accepted": 0, "quarantined": 0}
     marks: dict[int, int] = {}
     if progress is not None:
@@ -242,9 +240,9 @@ def audit(settings: Settings, ledger: Path | None = None) -> list[TopicAudit]:
     """Every topic's three reconciliations (the ledger one only with a ledger)."""
     acknowledged = read_ledger(ledger) if ledger else None
     root, reports = settings.lakehouse, []
-    for kind, topic in TOPICS.items():
+    for topic in TOPICS.values():
         kafka, first_held = kafka_records(settings.bootstrap, topic)
-        bronze = delta(root, BRONZE[kind])
+        bronze = delta(root, TOPIC_TABLES[topic])
         if bronze is not None:
             bronze = bronze.to_table(columns=["partition", "offset", "event_id"])
         counts = silver_counts(root, topic)

@@ -6,6 +6,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pinlake.settings import TOPICS
+from tests.integration.ingest_helpers import high_watermarks
 
 pytestmark = pytest.mark.integration
 
@@ -14,7 +15,7 @@ def test_each_topic_round_trips_records(kafka_settings):
     producer = Producer({"bootstrap.servers": kafka_settings.bootstrap, "enable.idempotence": True,
                          "acks": "all"})
     # The broker is the session's: other tests write these topics too, so read from where they ended.
-    start = {topic: _end_offsets(kafka_settings.bootstrap, topic) for topic in TOPICS.values()}
+    start = high_watermarks(kafka_settings.bootstrap)
     sent = {}
     for topic in TOPICS.values():
         marker = str(uuid.uuid4())
@@ -28,7 +29,7 @@ def test_each_topic_round_trips_records(kafka_settings):
                              "auto.offset.reset": "earliest", "enable.auto.commit": False})
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         assert len(metadata.partitions) == kafka_settings.kafka_partitions
-        consumer.assign([TopicPartition(topic, p, start[topic][p]) for p in metadata.partitions])
+        consumer.assign([TopicPartition(topic, p, start[(topic, p)]) for p in metadata.partitions])
         received = []
         while len(received) < len(records):
             message = consumer.poll(10)
@@ -38,12 +39,3 @@ def test_each_topic_round_trips_records(kafka_settings):
             assert dict(message.headers())["event_id"] == records[0][1].decode().rsplit("-", 1)[0].encode()
         consumer.close()
         assert sorted(received) == sorted(records)
-
-
-def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    finally:
-        consumer.close()
