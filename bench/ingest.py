@@ -13,7 +13,7 @@ supervisor in a temporary data root, then measures, on the same generated events
 It prints each figure, its ratio to the ceiling, the issue's targets, and the API process's
 CPU time (all its threads, librdkafka's included) per wall second and per event, which says
 more than the rates on a machine that others keep busy. Run:
-    .venv/bin/python bench/ingest.py [--postings 3000] [--batch-rounds 5] [--json]
+    .venv/bin/python bench/ingest.py [--postings 10000] [--batch-rounds 5] [--json]
 """
 
 from __future__ import annotations
@@ -206,11 +206,12 @@ def _ok(flag: bool) -> str:
 def main() -> None:
     """Parse the options, run the stack, measure, report, clean up."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postings", type=int, default=3000, help="postings generated (about 3 events each)")
+    parser.add_argument("--postings", type=int, default=10000, help="postings generated (about 3 events each)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--single-events", type=int, default=8000, help="events sent as single POSTs")
-    parser.add_argument("--client-processes", type=int, default=2)
-    parser.add_argument("--single-connections", type=int, default=16, help="connections per client process")
+    parser.add_argument("--single-events", type=int, default=30000, help="events sent as single POSTs")
+    parser.add_argument("--client-processes", type=int, default=1,
+                        help="load-generating processes for single POSTs (each takes CPU from the API)")
+    parser.add_argument("--single-connections", type=int, default=40, help="connections per client process")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-connections", type=int, default=8)
     parser.add_argument("--batch-rounds", type=int, default=5, help="times the events are sent as batches")
