@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
@@ -75,13 +76,20 @@ class BatchWriter:
     def _write(self, source: DataFrame, stats: list, ingested_at, batch_id: int) -> None:
         bronze = to_bronze(source, ingested_at)
         topics = {s.topic for s in stats}
-        for topic, table in TOPIC_TABLES.items():
-            if topic in topics:  # an empty append would still add a Delta version
-                idempotent_append(bronze.where(F.col("topic") == topic), table,
-                                  self.settings, self.app_id(), batch_id)
+        appends = [(bronze.where(F.col("topic") == topic), table) for topic, table in TOPIC_TABLES.items()
+                   if topic in topics]  # an empty append would still add a Delta version
         if any(s.undecodable for s in stats):
-            idempotent_append(to_raw_bytes(source, ingested_at), RAW_BYTES_TABLE,
-                              self.settings, self.app_id(), batch_id)
+            appends.append((to_raw_bytes(source, ingested_at), RAW_BYTES_TABLE))
+        if not appends:  # an empty micro-batch
+            return
+        app_id = self.app_id()
+        # Each append is mostly fixed cost on the driver (log replay, commit), little data:
+        # run them side by side. Each is its own idempotent commit, so the order never mattered.
+        with ThreadPoolExecutor(max_workers=len(appends), thread_name_prefix="bronze-append") as pool:
+            futures = [pool.submit(idempotent_append, df, table, self.settings, app_id, batch_id)
+                       for df, table in appends]
+        for future in futures:
+            future.result()  # the first failure fails the batch; Spark replays it whole
 
     def _record(self, batch_id: int, stats: list) -> None:
         at = now_iso()
