@@ -55,9 +55,9 @@ jvm: venv
 	@$(BIN)/python -m pinlake.jvm
 
 test: setup browser
-	$(BIN)/python -m pytest -m "not cluster" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Silver and gold on a Spark standalone master + worker (slow on two cores; see README).
+# Only the test that runs silver and gold on a Spark standalone master + worker (also in `test`).
 test-cluster: setup
 	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 

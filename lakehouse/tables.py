@@ -66,13 +66,16 @@ def append(df: DataFrame, name: str, root: str | None = None, partition_by: list
 # --- MERGE helpers (silver): versions, pinned reads, idempotent upserts and inserts ---------
 
 
-def version(spark: SparkSession, name: str, root: str | None = None) -> int | None:
-    """The table's latest Delta version, or None when it does not exist yet."""
-    from delta.tables import DeltaTable
+def version(name: str, root: str | None = None) -> int | None:
+    """The table's latest Delta version, or None when it does not exist yet.
 
-    if not exists(spark, name, root):
-        return None
-    return DeltaTable.forPath(spark, table_path(name, root)).history(1).collect()[0]["version"]
+    Read from the Delta log by the `deltalake` package: milliseconds, where a Spark history
+    query took about a second per table.
+    """
+    from deltalake import DeltaTable
+
+    path = table_path(name, root)
+    return DeltaTable(path).version() if DeltaTable.is_deltatable(path) else None
 
 
 def read_version(spark: SparkSession, name: str, version_: int, root: str | None = None) -> DataFrame:

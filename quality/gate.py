@@ -96,7 +96,7 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
     with phases("validation"):
         outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
     with phases("record"):
-        append_results(spark, outcomes, settings)
+        append_results(outcomes, settings)
     failures = [o for o in outcomes if o.critical_failure]
     warnings = sum(1 for o in outcomes if not o.success and not o.critical_failure)
     log.info("quality gate %s (run %s): %d expectations, %d critical and %d warning failures; %s",

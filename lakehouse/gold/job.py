@@ -82,7 +82,7 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
     leaves gold's history and the quality results alone.
     """
     root = settings.lakehouse
-    inputs = built_from(spark, root)
+    inputs = built_from(root)
     if not force and all(published_from(name, root) == inputs for name in TABLES):
         return None
     pins_df, geo_df, users_df = read_silver(spark, root, inputs)
@@ -110,9 +110,9 @@ def _code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def built_from(spark: SparkSession, root: str) -> dict:
+def built_from(root: str) -> dict:
     """What a rebuild now would read: each silver table's current version, and the gold code."""
-    return {"silver": {t: tables.version(spark, t, root) for t in SILVER_TABLES}, "code": _code_version()}
+    return {"silver": {t: tables.version(t, root) for t in SILVER_TABLES}, "code": _code_version()}
 
 
 def published_from(name: str, root: str) -> dict | None:

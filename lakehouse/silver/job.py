@@ -89,7 +89,7 @@ def gate_check(spark: SparkSession, candidate: DataFrame, table: str, run_id: st
 
 def read_batch(spark: SparkSession, entity: Entity, root: str, quarantined_at: datetime) -> Batch | None:
     """The entity's bronze rows not processed yet, checked and cached; None when there are none."""
-    version = tables.version(spark, entity.bronze, root)
+    version = tables.version(entity.bronze, root)
     if version is None:
         return None
     marks = progress.watermarks(spark, entity.topic, root)

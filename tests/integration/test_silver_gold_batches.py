@@ -47,7 +47,7 @@ def assert_gold_matches_duckdb(root: str) -> None:
 
 
 def silver_versions(spark, root: str) -> dict[str, int]:
-    return {name: tables.version(spark, name, root) for name in SILVER}
+    return {name: tables.version(name, root) for name in SILVER}
 
 
 def silver_rows(root: str) -> tuple[dict, dict, dict]:
@@ -85,9 +85,9 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     before, gold_before = silver_versions(spark, root), published_gold(root)
     assert silver_job.run(spark, lake, "it-run-2") == []
     assert silver_versions(spark, root) == before
-    gold_versions = {t: tables.version(spark, t, root) for t in gold_job.TABLES}
+    gold_versions = {t: tables.version(t, root) for t in gold_job.TABLES}
     assert gold_job.run(spark, lake, "it-run-2") is None  # built from these silver versions already
-    assert {t: tables.version(spark, t, root) for t in gold_job.TABLES} == gold_versions
+    assert {t: tables.version(t, root) for t in gold_job.TABLES} == gold_versions
     assert published_gold(root) == gold_before
     assert gold_job.run(spark, lake, "it-run-2-forced", force=True) is not None  # --force rebuilds anyway
     assert published_gold(root) == gold_before
@@ -141,4 +141,4 @@ def test_a_critical_quality_failure_publishes_nothing(spark, lake):
         silver_job.run(spark, lake, "it-bad")
     for name in ("silver.pins", "silver.users", "silver.quarantine", "silver.progress"):
         assert not tables.exists(spark, name, root), f"{name} was written although the gate failed"
-    assert tables.version(spark, geo.TABLE, root) == 0
+    assert tables.version(geo.TABLE, root) == 0
