@@ -12,7 +12,7 @@ Starts its own Kafka broker and ingest API (`pinlake api`) in a temporary data r
    from the API's 200 to the Delta commit that made its row visible in bronze (p50/p95).
 
 Targets: drain rate >= ingest rate; steady lag does not grow; p95 <= 2 x trigger + 5 s.
-Run:  .venv/bin/python bench/bronze.py [--events 20000] [--steady-seconds 60] [--rate N] [--json]
+Run:  .venv/bin/python bench/bronze.py [--events N] [--steady-seconds 60] [--rate N] [--json]
 """
 
 from __future__ import annotations
@@ -207,7 +207,9 @@ def report(results: dict, args, trigger: float) -> None:
 def main() -> None:
     """Run the three phases on a stack of its own, then stop it and remove its data."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=20000, help="backlog events of the baseline and drain")
+    parser.add_argument("--events", type=int, default=None,
+                        help="backlog events of the baseline and drain (default: four micro-batches' worth, "
+                             "so that the drain rate is measured over several batches)")
     parser.add_argument("--batch", type=int, default=500, help="events per POST /events")
     parser.add_argument("--steady-seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=None, help="steady events/s (default: the baseline rate)")
@@ -231,7 +233,8 @@ def main() -> None:
         stack.start(KAFKA)
         stack.start(API)
         assert wait_until(lambda: ready(settings), 60), "the API never became ready"
-        events = [{"type": e["type"], "record": e["record"]} for e in generate(args.events, args.seed)][:args.events]
+        count = args.events or 4 * settings.bronze_max_offsets_per_trigger
+        events = [{"type": e["type"], "record": e["record"]} for e in generate(count, args.seed)][:count]
         with httpx.Client(base_url=api_url(settings), timeout=60) as client:
             post(client, events[:args.batch])  # warm up: connections, producer id
             results = {"baseline": baseline(client, events, args.batch)}

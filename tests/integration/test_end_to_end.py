@@ -6,7 +6,7 @@ for the bronze stream, runs the medallion DAG through Airflow's REST API, prints
 answers and audits. The test then checks what a user would: every service healthy, the audit
 clean against the ledger, every gold table equal to an independent DuckDB computation over
 the events that were sent; then newer versions sent through the API win in silver and gold
-(the audit still clean), two more DAG runs change nothing, and nothing is left running
+(the audit still clean), one more DAG run changes nothing, and nothing is left running
 after `pinlake down`.
 """
 

@@ -46,7 +46,7 @@ def assert_gold_matches_duckdb(root: str) -> None:
         assert same_rows(got[table], want[table]), f"{table}:\nspark  {got[table]}\nduckdb {want[table]}"
 
 
-def silver_versions(spark, root: str) -> dict[str, int]:
+def silver_versions(root: str) -> dict[str, int]:
     return {name: tables.version(name, root) for name in SILVER}
 
 
@@ -82,9 +82,9 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     assert_gold_matches_duckdb(root)
 
     # run 2 on the same input: nothing new, no commit anywhere in silver, same gold
-    before, gold_before = silver_versions(spark, root), published_gold(root)
+    before, gold_before = silver_versions(root), published_gold(root)
     assert silver_job.run(spark, lake, "it-run-2") == []
-    assert silver_versions(spark, root) == before
+    assert silver_versions(root) == before
     gold_versions = {t: tables.version(t, root) for t in gold_job.TABLES}
     assert gold_job.run(spark, lake, "it-run-2") is None  # built from these silver versions already
     assert {t: tables.version(t, root) for t in gold_job.TABLES} == gold_versions
