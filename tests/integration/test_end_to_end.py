@@ -5,8 +5,9 @@ ports, manual schedules), sends generated postings through the real API with a l
 for the bronze stream, runs the medallion DAG through Airflow's REST API, prints the gold
 answers and audits. The test then checks what a user would: every service healthy, the audit
 clean against the ledger, every gold table equal to an independent DuckDB computation over
-the events that were sent; then newer versions sent through the API win in silver and gold
-(the audit still clean), one more DAG run changes nothing, and nothing is left running
+the events that were sent; then newer versions sent through the API win in silver and gold,
+poison sent straight to Kafka is quarantined with its reasons (the audit still clean), one
+more DAG run changes nothing, and nothing is left running
 after `pinlake down`.
 """
 
@@ -17,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 
@@ -45,14 +47,18 @@ def contents(root: str) -> dict[str, list]:
     return {name: sorted(map(repr, arrow(root, name).to_pylist())) for name in names}
 
 
-def clean_audit(env: dict, ledger, sent: int) -> list[dict]:
-    """`pinlake audit --ledger` passes: every acknowledged id in Kafka, bronze, silver + quarantine."""
+def clean_audit(env: dict, ledger, sent: int, unacknowledged: dict[str, int] | None = None) -> list[dict]:
+    """`pinlake audit --ledger` passes: every acknowledged id in Kafka, bronze, silver + quarantine.
+
+    Kafka holds the acknowledged events plus `unacknowledged` ones per topic (sent to it directly).
+    """
     audit = run([*PINLAKE, "audit", "--ledger", str(ledger), "--json"], env, timeout=300)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     reports = json.loads(audit.stdout)
     assert sum(r["acknowledged"] for r in reports) == sent
     for r in reports:
-        assert r["clean"] and r["acknowledged"] == r["kafka"] == r["bronze"] \
+        extra = (unacknowledged or {}).get(r["topic"], 0)
+        assert r["clean"] and r["acknowledged"] + extra == r["kafka"] == r["bronze"] \
             == r["accepted"] + r["quarantined"] and r["pending"] == 0, r
     return reports
 
@@ -74,6 +80,25 @@ def assert_gold_from(events: list[dict], root: str) -> None:
     for table in want:
         assert want[table], f"{table}: the generated set should reach every gold table"
         assert same_rows(got[table], want[table]), f"{table}:\nspark  {got[table]}\nduckdb {want[table]}"
+
+
+def send_poison(settings) -> list[tuple[str, int, int]]:
+    """Straight to Kafka, past the API: bytes that are not JSON, wrong types, a value near the size limit."""
+    from confluent_kafka import Producer
+
+    poison = [
+        ("pinterest.pin", bytes([0xFF, 0xFE, 0x00]) + b"not JSON at all"),
+        ("pinterest.geo", b'{"ind": "seven", "timestamp": 20200101, "latitude": "north", "longitude": null}'),
+        ("pinterest.user", b'{"ind": -1, "age": "old", "date_joined": "yesterday"}'),
+        ("pinterest.pin", b'{"index": 1, "pad": "' + b"x" * 999_000 + b'"}'),  # the broker takes up to 1 MiB
+    ]
+    producer = Producer({"bootstrap.servers": settings.bootstrap, "acks": "all"})
+    delivered = []
+    for topic, value in poison:
+        producer.produce(topic, value=value, on_delivery=lambda err, msg: delivered.append(
+            err or (msg.topic(), msg.partition(), msg.offset())))
+    assert producer.flush(60) == 0 and all(isinstance(d, tuple) for d in delivered), delivered
+    return delivered
 
 
 def status(env: dict) -> dict:
@@ -120,6 +145,7 @@ def test_demo_path_through_every_layer(tmp_path):
         lines, keys = newer_versions(settings.lakehouse)
         newer = tmp_path / "newer.jsonl"
         newer.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        poison = send_poison(settings)
         emit = run([*PINLAKE, "emit", "--file", str(newer), "--ledger", str(ledger)], env, timeout=300)
         assert emit.returncode == 0, emit.stdout + emit.stderr
         wait_for_bronze(settings, timeout=600)
@@ -130,7 +156,14 @@ def test_demo_path_through_every_layer(tmp_path):
         assert {r["ind"]: r["country"] for r in arrow(root, "silver.geo").to_pylist()}[keys["geo"]] == "Newland"
         assert {r["ind"]: r["user_name"] for r in arrow(root, "silver.users").to_pylist()}[keys["user"]] == "Newer"
         assert_gold_from([*sent, *lines], root)
-        clean_audit(env, ledger, count_events(POSTINGS, SEED) + len(lines))
+        # The poison is quarantined, each message with its reasons, and the DAG run above succeeded.
+        quarantine = {(r["source_topic"], r["source_partition"], r["source_offset"]): r["reasons"]
+                      for r in arrow(root, "silver.quarantine").to_pylist()}
+        for where in poison:
+            assert quarantine.get(where), f"poison at {where} not quarantined with reasons"
+        print("poison quarantined: " + "; ".join(f"{t}: {quarantine[(t, p, o)]}" for t, p, o in poison))
+        clean_audit(env, ledger, count_events(POSTINGS, SEED) + len(lines),
+                    unacknowledged=Counter(topic for topic, _, _ in poison))
 
         # publish wrote the Data Docs and the DuckDB file; the gates recorded Airflow's run id
         assert (settings.data_root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
