@@ -87,6 +87,8 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
     GX runs one Spark job per metric, so an uncached `df` is cached for the validation and
     released after; cache it yourself (and unpersist after the write) to let the write reuse it.
     """
+    from great_expectations.exceptions.resource_freshness import ResourceFreshnessAggregateError
+
     settings = settings or get_settings()
     phases = _Phases()
     with phases("setup"):
@@ -94,7 +96,13 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
     with phases("context"):
         parameters = _parameters(spark, table, run_id, context or {}, settings)
     with phases("validation"):
-        outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
+        try:
+            outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
+        except ResourceFreshnessAggregateError:
+            # Another process on this data root saved the table's suite since this one cached
+            # its checkpoint (each process saves the suites it builds): load them again, once.
+            checkpoint = _checkpoint(settings, table, refresh=True)
+            outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
     with phases("record"):
         append_results(outcomes, settings)
     failures = [o for o in outcomes if o.critical_failure]
@@ -188,11 +196,11 @@ def _count_filters(spark: SparkSession, name: str, settings: Settings) -> dict:
     return {None: row["all"], **{w: row[f"f{i}"] for i, w in enumerate(filters)}}
 
 
-def _checkpoint(settings: Settings, table: str):
+def _checkpoint(settings: Settings, table: str, refresh: bool = False):
     """The table's checkpoint in the file context (suite, validation, Data Docs action), cached."""
     key = (str(settings.data_root), table)
     with _lock:
-        if key not in _checkpoints:
+        if refresh or key not in _checkpoints:
             _checkpoints[key] = _new_checkpoint(settings, table)
         return _checkpoints[key]
 

@@ -118,6 +118,21 @@ def test_unknown_context_is_refused_by_name(spark, settings):
               settings=settings, context={"expected_rows": 3})
 
 
+def test_a_checkpoint_another_process_made_stale_is_loaded_again(spark, settings, monkeypatch):
+    """Two processes on one data root (a DAG's job and a `pinlake silver`): each saves the suites
+    it builds at its first check, which leaves the other's cached checkpoint stale."""
+    import quality.docs
+    import quality.gate
+
+    table = "silver.users"
+    check(spark, sample(spark, table), table, "first", settings=settings)  # this process caches it
+    with monkeypatch.context() as other:  # what another process does at its first check
+        other.setattr(quality.docs, "_contexts", {})
+        quality.gate._new_checkpoint(settings, table)
+    outcomes = check(spark, sample(spark, table), table, "after-the-other", settings=settings)
+    assert outcomes and all(o.success for o in outcomes)
+
+
 def test_a_later_process_reuses_the_stored_checkpoints(spark, settings, monkeypatch):
     """Each job is its own process: the gates must work from the GX files earlier runs wrote."""
     import quality.docs
