@@ -452,8 +452,10 @@ def _data_files(settings: Settings, name: str) -> set[str]:
 
 
 def _log_version(settings: Settings, name: str) -> int:
+    """The table's latest Delta version, -1 before its first commit."""
     log = os.path.join(tables.table_path(name, settings.lakehouse), "_delta_log")
-    return max(int(f[:20]) for f in os.listdir(log) if f.endswith(".json"))
+    return max((int(f[:20]) for f in os.listdir(log) if f.endswith(".json")), default=-1) \
+        if os.path.isdir(log) else -1
 
 
 SILVER = ("silver.pins", "silver.geo", "silver.users")
