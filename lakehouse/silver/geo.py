@@ -21,21 +21,23 @@ GEO_SCHEMA = T.StructType([
     *c.PROVENANCE_FIELDS,
 ])
 COLUMNS = GEO_SCHEMA.fieldNames()
+# The JSON fields the table reads.
+FIELDS = ["ind", "timestamp", "latitude", "longitude", "country"]
 
 
 def _values() -> dict[str, Column]:
-    raw = c.json_field
+    field = c.json_field
     return {
-        "ind": c.parse_integer(raw("ind")),
-        "event_time": c.parse_timestamp(raw("timestamp")),
-        "latitude": c.parse_double(raw("latitude")),
-        "longitude": c.parse_double(raw("longitude")),
-        "country": c.clean_string(raw("country")),
+        "ind": c.parse_integer(field("ind")),
+        "event_time": c.parse_timestamp(field("timestamp")),
+        "latitude": c.parse_double(field("latitude")),
+        "longitude": c.parse_double(field("longitude")),
+        "country": field("country"),
     }
 
 
 def _checks() -> dict[str, Column]:
-    present = lambda name: c.clean_string(c.json_field(name)).isNotNull()  # noqa: E731
+    present = lambda name: c.json_field(name).isNotNull()  # noqa: E731
     col = F.col
     return {
         "invalid_ind": col("ind").isNull() | (col("ind") < 0),
@@ -50,7 +52,7 @@ def _checks() -> dict[str, Column]:
 def check_geo(bronze: DataFrame) -> DataFrame:
     """Every bronze geo event, cleaned, with its sorted reason codes (empty when accepted)."""
     own = [name for name in COLUMNS if name not in c.PROVENANCE]
-    return c.check(bronze, _values(), _checks, own)
+    return c.check(bronze, FIELDS, _values(), _checks, own)
 
 
 def build_geo(checked: DataFrame) -> DataFrame:

@@ -28,6 +28,8 @@ PINS_SCHEMA = T.StructType([
     *c.PROVENANCE_FIELDS,
 ])
 COLUMNS = PINS_SCHEMA.fieldNames()
+# The JSON fields the table reads.
+FIELDS = ["index", "unique_id", "title", "description", "poster_name", "follower_count", "tag_list", "is_image_or_video", "image_src", "downloaded", "save_location", "category"]
 
 NO_TITLE = "No Title Data Available"
 NO_DESCRIPTION = "No description available"
@@ -41,9 +43,9 @@ _FOLLOWERS = r"^([+-]?)(\d+\.?\d*|\.\d+)([kKmM]?)$"
 _MAX_FOLLOWER_DIGITS = "decimal(30,6)"  # wide enough for any bigint, small enough not to overflow x 10^6
 
 
-def follower_count(raw: Column) -> Column:
+def follower_count(text: Column) -> Column:
     """`8k` -> 8000, `1.2M` -> 1200000, rounded half up; null for `User Info Error` or unusable."""
-    text = c.null_if(c.clean_string(raw), USER_INFO_ERROR)
+    text = c.null_if(text, USER_INFO_ERROR)
     number = F.regexp_extract(text, _FOLLOWERS, 2).try_cast(_MAX_FOLLOWER_DIGITS)
     suffix = F.lower(F.regexp_extract(text, _FOLLOWERS, 3))
     scale = F.when(suffix == "k", F.lit(1000)).when(suffix == "m", F.lit(1_000_000)).otherwise(F.lit(1))
@@ -52,60 +54,59 @@ def follower_count(raw: Column) -> Column:
     return F.when(text.rlike(_FOLLOWERS), signed.try_cast("bigint"))
 
 
-def tags(raw: Column) -> Column:
+def tags(text: Column) -> Column:
     """`tag_list` split on commas, each trimmed, empties dropped; null for the no-tags placeholder."""
-    text = c.null_if(c.clean_string(raw), NO_TAGS)
+    text = c.null_if(text, NO_TAGS)
     parts = F.transform(F.split(text, ","), c.strip)
     return F.filter(parts, lambda tag: tag != "")
 
 
-def media_type(raw: Column) -> Column:
+def media_type(text: Column) -> Column:
     """`image`, `video`, `story` (from the story-format placeholder); null for anything else."""
-    text = c.clean_string(raw)
     mapped = F.lit(None).cast("string")
     for source, target in reversed(MEDIA_TYPES.items()):
         mapped = F.when(text == source, F.lit(target)).otherwise(mapped)
     return mapped
 
 
-def downloaded(raw: Column) -> Column:
+def downloaded(text: Column) -> Column:
     """1 -> true, 0 -> false; null for anything else."""
-    number = c.parse_integer(raw)
+    number = c.parse_integer(text)
     return F.when(number == 1, F.lit(True)).when(number == 0, F.lit(False))
 
 
-def save_location(raw: Column) -> Column:
+def save_location(text: Column) -> Column:
     """The path without the leading `Local save in `."""
-    return c.clean_string(F.regexp_replace(c.clean_string(raw), SAVE_PREFIX, ""))
+    return c.clean_string(F.regexp_replace(text, SAVE_PREFIX, ""))
 
 
 def _values() -> dict[str, Column]:
-    raw = c.json_field
-    description = c.clean_string(raw("description"))
+    field = c.json_field
+    description = field("description")
     return {
-        "ind": c.parse_integer(raw("index")),
-        "unique_id": c.parse_uuid(raw("unique_id")),
-        "title": c.null_if(c.clean_string(raw("title")), NO_TITLE),
+        "ind": c.parse_integer(field("index")),
+        "unique_id": c.parse_uuid(field("unique_id")),
+        "title": c.null_if(field("title"), NO_TITLE),
         "description": F.when(~description.startswith(NO_DESCRIPTION), description),
-        "poster_name": c.null_if(c.clean_string(raw("poster_name")), USER_INFO_ERROR),
-        "follower_count": follower_count(raw("follower_count")),
-        "tags": tags(raw("tag_list")),
-        "media_type": media_type(raw("is_image_or_video")),
-        "image_src": c.null_if(c.clean_string(raw("image_src")), IMAGE_SRC_ERROR),
-        "downloaded": downloaded(raw("downloaded")),
-        "save_location": save_location(raw("save_location")),
-        "category": F.lower(c.clean_string(raw("category"))),
+        "poster_name": c.null_if(field("poster_name"), USER_INFO_ERROR),
+        "follower_count": follower_count(field("follower_count")),
+        "tags": tags(field("tag_list")),
+        "media_type": media_type(field("is_image_or_video")),
+        "image_src": c.null_if(field("image_src"), IMAGE_SRC_ERROR),
+        "downloaded": downloaded(field("downloaded")),
+        "save_location": save_location(field("save_location")),
+        "category": F.lower(field("category")),
     }
 
 
 def _checks() -> dict[str, Column]:
-    present = lambda name: c.clean_string(c.json_field(name)).isNotNull()  # noqa: E731
+    present = lambda name: c.json_field(name).isNotNull()  # noqa: E731
     col = F.col
     return {
         "invalid_ind": col("ind").isNull() | (col("ind") < 0),
         "invalid_unique_id": col("unique_id").isNull(),
         "invalid_follower_count": c.invalid(
-            present("follower_count") & (c.clean_string(c.json_field("follower_count")) != USER_INFO_ERROR),
+            present("follower_count") & (c.json_field("follower_count") != USER_INFO_ERROR),
             col("follower_count"), col("follower_count") >= 0),
         "invalid_media_type": c.invalid(present("is_image_or_video"), col("media_type")),
         "invalid_downloaded": c.invalid(present("downloaded"), col("downloaded")),
@@ -115,7 +116,7 @@ def _checks() -> dict[str, Column]:
 def check_pins(bronze: DataFrame) -> DataFrame:
     """Every bronze pin event, cleaned, with its sorted reason codes (empty when accepted)."""
     own = [name for name in COLUMNS if name not in c.PROVENANCE]
-    return c.check(bronze, _values(), _checks, own)
+    return c.check(bronze, FIELDS, _values(), _checks, own)
 
 
 def build_pins(checked: DataFrame) -> DataFrame:

@@ -20,27 +20,29 @@ USERS_SCHEMA = T.StructType([
     *c.PROVENANCE_FIELDS,
 ])
 COLUMNS = USERS_SCHEMA.fieldNames()
+# The JSON fields the table reads.
+FIELDS = ["ind", "first_name", "last_name", "age", "date_joined"]
 
 
 def user_name(first: Column, last: Column) -> Column:
-    """First and last name joined by one space; the one present; null when both are null."""
-    joined = F.concat_ws(" ", c.clean_string(first), c.clean_string(last))
+    """First and last name (clean texts) joined by one space; the one present; null when both are null."""
+    joined = F.concat_ws(" ", first, last)
     return F.when(joined != "", joined)
 
 
 def _values() -> dict[str, Column]:
-    raw = c.json_field
+    field = c.json_field
     return {
-        "ind": c.parse_integer(raw("ind")),
-        "user_name": user_name(raw("first_name"), raw("last_name")),
+        "ind": c.parse_integer(field("ind")),
+        "user_name": user_name(field("first_name"), field("last_name")),
         # bigint first, so that an age beyond int's range is out of range, not an overflow
-        "age_number": c.parse_integer(raw("age")),
-        "date_joined": c.parse_timestamp(raw("date_joined")),
+        "age_number": c.parse_integer(field("age")),
+        "date_joined": c.parse_timestamp(field("date_joined")),
     }
 
 
 def _checks() -> dict[str, Column]:
-    present = lambda name: c.clean_string(c.json_field(name)).isNotNull()  # noqa: E731
+    present = lambda name: c.json_field(name).isNotNull()  # noqa: E731
     col = F.col
     return {
         "invalid_ind": col("ind").isNull() | (col("ind") < 0),
@@ -53,7 +55,7 @@ def check_users(bronze: DataFrame) -> DataFrame:
     """Every bronze user event, cleaned, with its sorted reason codes (empty when accepted)."""
     # the age is kept only in range: out-of-range ages live on in quarantine's raw text
     age = F.when(_age_in_range(), F.col("age_number")).cast("int").alias("age")
-    return c.check(bronze, _values(), _checks, ["ind", "user_name", age, "date_joined"])
+    return c.check(bronze, FIELDS, _values(), _checks, ["ind", "user_name", age, "date_joined"])
 
 
 def _age_in_range() -> Column:
