@@ -108,7 +108,9 @@ def strip(raw: Column) -> Column:
     it took a third of silver's time. It now runs only when the first or last character is
     white space, which is rare.
     """
-    at_ends = F.substring(raw, 1, 1).isin(*WHITESPACE) | F.substring(raw, -1, 1).isin(*WHITESPACE)
+    # A character is white space when WHITESPACE contains it (UTF-8 matches whole characters only).
+    whitespace = F.lit(WHITESPACE)
+    at_ends = whitespace.contains(F.substring(raw, 1, 1)) | whitespace.contains(F.substring(raw, -1, 1))
     return F.when(at_ends, F.trim(raw, F.lit(WHITESPACE))).otherwise(raw)
 
 

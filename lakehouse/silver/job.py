@@ -125,12 +125,7 @@ def audit(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id
     if any(b.rejected_count for b in batches):
         candidates.append((quarantine.TABLE, quarantine_candidate(spark, rejected, root)))
     for table, candidate in candidates:
-        # the gate runs many queries over the candidate: compute it once
-        candidate = candidate.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            check(spark, candidate, table, run_id, settings)
-        finally:
-            candidate.unpersist()
+        check(spark, candidate, table, run_id, settings)  # the gate computes the candidate once
 
 
 def publish(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str, root: str,
