@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from pyspark.sql import DataFrame, SparkSession
 
 from pinlake.settings import get_settings
@@ -21,6 +25,8 @@ GOLD_TABLES = (
     "gold.median_followers_by_age_group_and_join_year",
 )
 QUALITY_TABLES = ("quality.results",)
+
+T = TypeVar("T")
 
 
 def table_path(name: str, root: str | None = None) -> str:
@@ -156,3 +162,17 @@ def insert_new(spark: SparkSession, rows: DataFrame, name: str, keys: list[str],
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def side_by_side(calls: list[Callable[[], T]], name: str) -> list[T]:
+    """Run operations on different tables at once; their results in order.
+
+    A read or commit of a small batch is mostly fixed cost on the driver (log replay, planning,
+    the commit), which Spark overlaps well across threads. Every call runs to its end; then the
+    first failure, if any, is raised.
+    """
+    if len(calls) < 2:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=name) as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]

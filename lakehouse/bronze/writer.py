@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -85,11 +85,9 @@ class BatchWriter:
         app_id = self.app_id()
         # Each append is mostly fixed cost on the driver (log replay, commit), little data:
         # run them side by side. Each is its own idempotent commit, so the order never mattered.
-        with ThreadPoolExecutor(max_workers=len(appends), thread_name_prefix="bronze-append") as pool:
-            futures = [pool.submit(idempotent_append, df, table, self.settings, app_id, batch_id)
-                       for df, table in appends]
-        for future in futures:
-            future.result()  # the first failure fails the batch; Spark replays it whole
+        # The first failure fails the batch; Spark replays it whole.
+        tables.side_by_side([partial(idempotent_append, df, table, self.settings, app_id, batch_id)
+                             for df, table in appends], "bronze-append")
 
     def _record(self, batch_id: int, stats: list) -> None:
         at = now_iso()

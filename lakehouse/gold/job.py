@@ -14,6 +14,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -94,8 +95,10 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
         counts = {name: df.count() for name, df in built.items()}
         for name, df in built.items():
             check(spark, df, name, run_id, settings)
-        for name, df in built.items():
-            tables.overwrite(df, name, root, user_metadata=json.dumps(inputs, sort_keys=True))
+        # each overwrite is its own atomic commit to its own table: side by side
+        metadata = json.dumps(inputs, sort_keys=True)
+        tables.side_by_side([partial(tables.overwrite, df, name, root, user_metadata=metadata)
+                             for name, df in built.items()], "gold-publish")
         return counts
     finally:
         for df in (*built.values(), facts):

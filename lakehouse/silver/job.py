@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -131,16 +132,22 @@ def audit(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id
 def publish(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str, root: str,
             committed_at: datetime) -> None:
     """MERGE the winners, insert the quarantine rows, then commit the processed ranges."""
-    for batch in batches:
+    def merge(batch: Batch) -> None:
         entity = batch.entity
         tables.ensure(spark, entity.table, entity.schema, root)
         if batch.accepted:  # a MERGE of nothing would still be a commit
             files = -(-batch.accepted // ROWS_PER_FILE)
             tables.merge_latest(spark, batch.winners, entity.table, entity.keys, list(common.VERSION_ORDER),
                                 entity.schema, root, files=files)
-    tables.ensure(spark, quarantine.TABLE, quarantine.QUARANTINE_SCHEMA, root)
-    if any(b.rejected_count for b in batches):
-        tables.insert_new(spark, rejected, quarantine.TABLE, quarantine.KEYS, quarantine.QUARANTINE_SCHEMA, root)
+
+    def insert_rejected() -> None:
+        tables.ensure(spark, quarantine.TABLE, quarantine.QUARANTINE_SCHEMA, root)
+        if any(b.rejected_count for b in batches):
+            tables.insert_new(spark, rejected, quarantine.TABLE, quarantine.KEYS, quarantine.QUARANTINE_SCHEMA,
+                              root)
+
+    # Each write is idempotent and to its own table, so they run side by side; progress comes last.
+    tables.side_by_side([*(partial(merge, b) for b in batches), insert_rejected], "silver-publish")
     done = [progress.progress_rows(spark, b.entity.topic, b.ranges, b.bronze_version, run_id, committed_at)
             for b in batches]
     progress.commit(spark, _union(done), root)
@@ -157,7 +164,8 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
     """Promote every bronze row not processed yet; returns one summary per topic with new rows."""
     root = settings.lakehouse
     started = datetime.now(timezone.utc)
-    batches = [b for e in ENTITIES if (b := read_batch(spark, e, root, started)) is not None]
+    read = tables.side_by_side([partial(read_batch, spark, e, root, started) for e in ENTITIES], "silver-read")
+    batches = [b for b in read if b is not None]
     try:
         if not batches:
             return []

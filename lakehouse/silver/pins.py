@@ -29,7 +29,8 @@ PINS_SCHEMA = T.StructType([
 ])
 COLUMNS = PINS_SCHEMA.fieldNames()
 # The JSON fields the table reads.
-FIELDS = ["index", "unique_id", "title", "description", "poster_name", "follower_count", "tag_list", "is_image_or_video", "image_src", "downloaded", "save_location", "category"]
+FIELDS = ["index", "unique_id", "title", "description", "poster_name", "follower_count", "tag_list",
+          "is_image_or_video", "image_src", "downloaded", "save_location", "category"]
 
 NO_TITLE = "No Title Data Available"
 NO_DESCRIPTION = "No description available"
