@@ -84,8 +84,8 @@ class BatchWriter:
             return
         app_id = self.app_id()
         # Each append is mostly fixed cost on the driver (log replay, commit), little data:
-        # run them side by side. Each is its own idempotent commit, so the order never mattered.
-        # The first failure fails the batch; Spark replays it whole.
+        # run them side by side. Each is its own idempotent commit, so the order never mattered;
+        # the first failure fails the batch, and Spark replays it whole.
         tables.side_by_side([partial(idempotent_append, df, table, self.settings, app_id, batch_id)
                              for df, table in appends], "bronze-append")
 

@@ -79,10 +79,10 @@ def json_field(name: str) -> Column:
 def with_fields(bronze: DataFrame, fields: list[str]) -> DataFrame:
     """Bronze rows plus whether the value is one JSON object and the clean text of each field.
 
-    Each step is a projection of its own, whose columns the next one reads, so that a row's
-    JSON is parsed once and each field looked up and trimmed once: Spark does not share a
-    subexpression between the branches of a CASE WHEN, and the rules are full of them (and
-    it keeps projections apart whose costly columns are used more than once).
+    Each step is a projection of its own whose columns the next one reads, so that a row's JSON
+    is parsed once and each field looked up and trimmed once. Within one projection, Spark does
+    not share a subexpression between the branches of a CASE WHEN, and the rules are full of
+    them; it does not merge two projections when a costly column is used more than once.
     """
     parsed = bronze.withColumn(_PARSED, parse_json(F.col("value")))
     raw = parsed.select(
@@ -111,7 +111,7 @@ def strip(raw: Column) -> Column:
     # A character is white space when WHITESPACE contains it (UTF-8 matches whole characters only).
     whitespace = F.lit(WHITESPACE)
     at_ends = whitespace.contains(F.substring(raw, 1, 1)) | whitespace.contains(F.substring(raw, -1, 1))
-    return F.when(at_ends, F.trim(raw, F.lit(WHITESPACE))).otherwise(raw)
+    return F.when(at_ends, F.trim(raw, whitespace)).otherwise(raw)
 
 
 def clean_string(raw: Column) -> Column:
@@ -184,9 +184,9 @@ def check(bronze: DataFrame, fields: list[str], values: dict[str, Column],
     """Bronze rows parsed and cleaned into `columns`, with provenance and sorted reason codes.
 
     `fields` are the JSON fields the table reads (`json_field`), `values` the cleaned values
-    computed from them, `checks` the reason code
-    predicates over them. The bronze text is kept as `raw` for rejected rows only: accepted
-    rows never need it, and a batch is cached between its uses.
+    computed from them, `checks` the reason code predicates over them. The bronze text is kept
+    as `raw` for rejected rows only: accepted rows never need it, and a batch is cached between
+    its uses.
     """
     cleaned = with_fields(bronze, fields).select("*", *[v.alias(k) for k, v in values.items()])
     judged = cleaned.withColumn("reasons", reasons(checks()))

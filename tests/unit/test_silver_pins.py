@@ -171,9 +171,12 @@ def test_build_pins_keeps_latest_version_with_provenance(spark):
 
 def test_white_space_is_any_unicode_space_not_only_blanks(spark):
     records = [pin(0, title="\t Tab title \n", poster_name="\u00a0Ann\u3000", tag_list="x,\ty\r\n, \u2003 ,z"),
-               pin(1, title=" \t\n ", category="\tART\n")]
+               pin(1, title=" \t\n ", category="\tART\n"),
+               # white space at one end only: each end is stripped on its own
+               pin(2, title="Last\u2003", poster_name="\u3000First")]
     got = checked(spark, records, "title", "poster_name", "tags", "category")
     assertDataFrameEqual(got, [
         Row(ind=0, title="Tab title", poster_name="Ann", tags=["x", "y", "z"], category=None, reasons=[]),
         Row(ind=1, title=None, poster_name=None, tags=None, category="art", reasons=[]),
+        Row(ind=2, title="Last", poster_name="First", tags=None, category=None, reasons=[]),
     ])
