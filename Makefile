@@ -12,10 +12,6 @@ LOCK := requirements/lock.txt
 LOCK_ID := $(shell sha256sum $(LOCK) | cut -c1-12)
 WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
-# `make test` runs the test files on this many pytest-xdist workers (each file on one worker);
-# TEST_WORKERS=0 runs them in this process, one after another (pytest's -s works then).
-TEST_WORKERS ?= 2
-XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 DEMO_ARGS ?=
 
 .PHONY: setup system browser venv jvm test test-cluster unit integration demo lock clean-venv help
@@ -59,7 +55,7 @@ jvm: venv
 	@$(BIN)/python -m pinlake.jvm
 
 test: setup browser
-	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Only the test that runs silver and gold on a Spark standalone master + worker (also in `test`).
 test-cluster: setup
@@ -69,7 +65,7 @@ unit: venv
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 integration: setup browser
-	$(BIN)/python -m pytest -m integration $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
 # The stack stays up afterwards; `.venv/bin/pinlake down` stops it.
 demo: setup

@@ -43,21 +43,6 @@ def processes_of(data_root: Path) -> list[psutil.Process]:
     return found
 
 
-def _minutes(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("minutes")
-    return marker.args[0] if marker else 0
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules that take minutes first, longest first; the rest keep their order.
-
-    `make test` runs the files on two pytest-xdist workers (`--dist loadfile`), each file on
-    one worker in this order: starting the longest first keeps one worker from ending alone
-    on a long module while the other has nothing left.
-    """
-    items.sort(key=lambda item: -_minutes(item))  # a stable sort
-
-
 @pytest.fixture(scope="session")
 def kafka_settings(tmp_path_factory) -> Settings:
     """A real single-node Kafka broker (KRaft) with the contract's topics, for the session."""

@@ -10,7 +10,7 @@ from lakehouse.bronze.status import bronze_status, healthy
 from pinlake.supervisor import Supervisor, wait_until
 from tests.integration.bronze_helpers import PINLAKE, env_of, fresh_stack, produce
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800), pytest.mark.minutes(1)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 
 def _lags(settings) -> dict:

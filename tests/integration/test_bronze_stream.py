@@ -24,7 +24,7 @@ from tests.integration.bronze_helpers import (
     watermarks,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800), pytest.mark.minutes(3)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 UTC = timezone.utc
 
 

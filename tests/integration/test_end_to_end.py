@@ -29,7 +29,7 @@ from tests.conftest import processes_of
 from tests.integration.silver_gold_duckdb import arrow, gold_from_events, published_gold, same_rows
 from tests.integration.test_orchestration_maintenance import airflow_settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(3000), pytest.mark.minutes(9)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3000)]
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]
 POSTINGS, SEED = 150, 5
 

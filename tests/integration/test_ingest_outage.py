@@ -15,7 +15,7 @@ from pinlake.supervisor import KAFKA, Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
 from tests.integration.ingest_helpers import high_watermarks, read_since
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600), pytest.mark.minutes(1)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 @pytest.fixture

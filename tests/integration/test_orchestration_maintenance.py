@@ -18,7 +18,7 @@ from orchestration.airflow_home import LAKEHOUSE_POOL, airflow_command
 from tests.bronze_rows import BRONZE_SCHEMA, from_events
 from tests.conftest import free_port, make_settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600), pytest.mark.minutes(2)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
 DAG_TEST_TIMEOUT = 2700  # seconds for one run (retries included); 25 min seen on a loaded two-core machine

@@ -14,7 +14,7 @@ from quality.results import RESULTS_TABLE
 from quality.samples import ROWS, SCHEMAS, sample
 from quality.suites import build_suite
 
-pytestmark = [pytest.mark.integration, pytest.mark.minutes(1)]
+pytestmark = pytest.mark.integration
 
 RECORDED = ["table", "expectation", "severity", "success", "element_count", "unexpected_count"]
 

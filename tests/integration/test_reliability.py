@@ -57,7 +57,7 @@ from tests.integration.ingest_helpers import read_since
 from tests.integration.silver_gold_duckdb import arrow
 from tests.integration.test_end_to_end import PINLAKE, run
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200), pytest.mark.minutes(12)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 KEY = "reliability-key-0123456789"
 HEADERS = {"X-API-Key": KEY}

@@ -18,7 +18,7 @@ from pinlake.settings import Settings
 from tests.bronze_rows import BRONZE_SCHEMA, from_events, next_offsets
 from tests.integration.silver_gold_duckdb import arrow, expected_gold, published_gold, same_rows
 
-pytestmark = [pytest.mark.integration, pytest.mark.minutes(2)]
+pytestmark = pytest.mark.integration
 
 BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
 SILVER = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine", "silver.progress")

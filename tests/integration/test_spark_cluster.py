@@ -24,7 +24,7 @@ from tests.bronze_rows import BRONZE_SCHEMA, from_events
 from tests.conftest import free_port, make_settings, processes_of
 from tests.integration.silver_gold_duckdb import gold_from_events, published_gold, same_rows
 
-pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.minutes(4)]
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 SPARK_CLASS = str(Path(pyspark.__file__).parent / "bin" / "spark-class")
 BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
 
