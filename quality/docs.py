@@ -73,6 +73,12 @@ def build_data_docs(settings: Settings) -> Path:
     return index_path(settings)
 
 
+def render_validations(settings: Settings, identifiers: list) -> None:
+    """Render the pages of these validation results and suites, and the index, in one site build."""
+    gx_context(settings).build_data_docs(site_names=[_SITE], resource_identifiers=identifiers)
+    add_offline_index(settings)
+
+
 def _data_docs_files(folder: Path):
     from starlette.staticfiles import StaticFiles
 

@@ -25,7 +25,7 @@ from lakehouse.gold import categories, medians
 from lakehouse.gold import users as gold_users
 from lakehouse.gold.common import pin_facts
 from lakehouse.silver import geo, pins, users
-from lakehouse.silver.job import SESSION_CONF
+from lakehouse.silver.job import SESSION_CONF, gate_check, gates
 from pinlake.settings import Settings, get_settings
 
 # gold table -> its builder over the joined pins (facts); users_joined_by_year reads silver.users.
@@ -50,13 +50,6 @@ def build_all(facts: DataFrame, users_df: DataFrame) -> dict[str, DataFrame]:
     built = {name: build(facts) for name, build in FROM_FACTS.items()}
     built[USERS_JOINED] = gold_users.build_users_joined_by_year(users_df)
     return built
-
-
-def gate_check(spark: SparkSession, candidate: DataFrame, table: str, run_id: str, settings: Settings) -> None:
-    """The quality gate (quality.gate.check): raises QualityGateFailed on a critical failure."""
-    from quality import gate
-
-    gate.check(spark, candidate, table, run_id, settings=settings)
 
 
 def read_silver(spark: SparkSession, root: str, inputs: dict | None = None
@@ -93,8 +86,9 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
     built = {name: df.persist(StorageLevel.MEMORY_AND_DISK) for name, df in build_all(facts, users_df).items()}
     try:
         counts = {name: df.count() for name, df in built.items()}
-        for name, df in built.items():
-            check(spark, df, name, run_id, settings)
+        with gates(check, settings):
+            for name, df in built.items():
+                check(spark, df, name, run_id, settings)
         # each overwrite is its own atomic commit to its own table: side by side
         metadata = json.dumps(inputs, sort_keys=True)
         tables.side_by_side([partial(tables.overwrite, df, name, root, user_metadata=metadata)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -88,6 +89,16 @@ def gate_check(spark: SparkSession, candidate: DataFrame, table: str, run_id: st
     gate.check(spark, candidate, table, run_id, settings=settings)
 
 
+def gates(check: Callable, settings: Settings) -> AbstractContextManager:
+    """The block around a run's gates: with the quality gate, their Data Docs pages are rendered
+    once, when the block ends (one site build per job, not one per table)."""
+    if check is not gate_check:
+        return nullcontext()
+    from quality import gate
+
+    return gate.docs_once(settings)
+
+
 def read_batch(spark: SparkSession, entity: Entity, root: str, quarantined_at: datetime) -> Batch | None:
     """The entity's bronze rows not processed yet, checked and cached; None when there are none."""
     version = tables.version(entity.bronze, root)
@@ -125,8 +136,9 @@ def audit(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id
     candidates = [(b.entity.table, silver_candidate(spark, b, root)) for b in batches if b.accepted]
     if any(b.rejected_count for b in batches):
         candidates.append((quarantine.TABLE, quarantine_candidate(spark, rejected, root)))
-    for table, candidate in candidates:
-        check(spark, candidate, table, run_id, settings)  # the gate computes the candidate once
+    with gates(check, settings):
+        for table, candidate in candidates:
+            check(spark, candidate, table, run_id, settings)  # the gate computes the candidate once
 
 
 def publish(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str, root: str,

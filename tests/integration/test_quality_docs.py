@@ -1,4 +1,5 @@
-"""The Data Docs site, as the real API serves it under /quality/, lists every suite in headless Chromium."""
+"""The Data Docs site, as the real API serves it under /quality/, lists every suite in headless Chromium;
+a job's gates render their pages once, at the end of the job's `docs_once` block."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import httpx
 import pytest
 
 from pinlake.supervisor import wait_until
-from quality.docs import build_data_docs
-from quality.gate import QualityGateFailed, check
+from quality.docs import build_data_docs, docs_dir, index_path
+from quality.gate import QualityGateFailed, check, docs_once
 from quality.samples import ROWS, SCHEMAS, sample
 from quality.suites import builders
 from tests.browser import dom_after_scripts, screenshot
@@ -74,3 +75,23 @@ def test_every_suite_is_listed_in_chromium(api_url):
     assert re.search(r"silver/geo/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>failed</b>", dom)
     assert re.search(r"silver/users/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>passed</b>", dom)
     screenshot(f"{api_url}/quality/", "quality-data-docs.png")
+
+
+def _rendered(settings, run: str) -> set[str]:
+    """The tables with a validation page of `run` (validations/<layer>/<table>/<run>/<time>/<page>)."""
+    return {f"{p.parts[-5]}.{p.parts[-4]}" for p in (docs_dir(settings) / "validations").glob(f"*/*/{run}/*/*.html")}
+
+
+def test_docs_once_renders_every_page_of_the_block_at_its_end_even_after_a_failure(tmp_path, spark):
+    settings = make_settings(tmp_path / "var")
+    duplicated = spark.createDataFrame([*ROWS["silver.geo"], ROWS["silver.geo"][0]], SCHEMAS["silver.geo"])
+    with pytest.raises(QualityGateFailed), docs_once(settings):
+        check(spark, sample(spark, "silver.users"), "silver.users", "once-run", settings=settings)
+        assert _rendered(settings, "once-run") == set()  # deferred to the end of the block
+        check(spark, duplicated, "silver.geo", "once-run", settings=settings)
+    assert _rendered(settings, "once-run") == {"silver.users", "silver.geo"}
+    index = index_path(settings).read_text()
+    assert "silver/users/once-run/" in index and "silver/geo/once-run/" in index
+    # Outside a block, a validation's page is rendered at once.
+    check(spark, sample(spark, "silver.pins"), "silver.pins", "alone-run", settings=settings)
+    assert _rendered(settings, "alone-run") == {"silver.pins"}
