@@ -38,17 +38,23 @@ def launch_conf(conf: dict[str, str], master: str) -> dict[str, str]:
 class LakehouseSparkSubmitOperator(SparkSubmitOperator):
     """SparkSubmitOperator with pinlake's pinned jars and Spark conf, resolved at run time."""
 
-    def __init__(self, *, guard=None, **kwargs):
+    def __init__(self, *, guard=None, up_to_date=None, **kwargs):
         super().__init__(**kwargs)
         self.guard = guard
+        self.up_to_date = up_to_date
 
     def execute(self, context):
-        """Check the guard, fill in jars, conf and the connection, then spark-submit."""
+        """Check the guard; unless the job has nothing to do, fill in jars, conf and the
+        connection, then spark-submit."""
         from lakehouse.spark import base_conf
         from pinlake import jvm
 
         if self.guard is not None:
             self.guard(context)
+        if self.up_to_date is not None and self.up_to_date():
+            # Read from the Delta logs: an idle scheduled run costs no JVM start.
+            self.log.info("%s is up to date, nothing to do: spark-submit not run", self.task_id)
+            return None
         settings = get_settings()
         # The connection follows PINLAKE_SPARK_MASTER unless one is defined outside pinlake.
         os.environ.setdefault(spark_conn_env(), spark_connection(settings.spark_master))
@@ -60,7 +66,11 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
 
 def spark_step(task_id: str, module: str, timeout: timedelta, args: list[str] | None = None,
                **kwargs) -> LakehouseSparkSubmitOperator:
-    """One table-writing Spark job: in the lakehouse pool, the run id as its first argument."""
+    """One table-writing Spark job: in the lakehouse pool, the run id as its first argument.
+
+    `up_to_date`, a callable, says when the job has nothing to do; the step then succeeds
+    without submitting it.
+    """
     return LakehouseSparkSubmitOperator(
         task_id=task_id,
         application=job_file(module),

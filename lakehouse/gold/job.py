@@ -25,7 +25,7 @@ from lakehouse.gold import categories, medians
 from lakehouse.gold import users as gold_users
 from lakehouse.gold.common import pin_facts
 from lakehouse.silver import geo, pins, users
-from lakehouse.silver.job import SESSION_CONF, gate_check, gates
+from lakehouse.silver.job import NOT_STARTED, SESSION_CONF, gate_check, gates
 from pinlake.settings import Settings, get_settings
 
 # gold table -> its builder over the joined pins (facts); users_joined_by_year reads silver.users.
@@ -77,7 +77,7 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
     """
     root = settings.lakehouse
     inputs = built_from(root)
-    if not force and all(published_from(name, root) == inputs for name in TABLES):
+    if not force and up_to_date(root, inputs):
         return None
     pins_df, geo_df, users_df = read_silver(spark, root, inputs)
     # seven tables aggregate the same join: compute it once
@@ -107,6 +107,13 @@ def _code_version() -> str:
     return digest.hexdigest()[:16]
 
 
+def up_to_date(root: str, inputs: dict | None = None) -> bool:
+    """True when every gold table's latest commit was built from `inputs` (default: the current
+    silver versions and gold code); read from the Delta logs, without Spark."""
+    inputs = inputs or built_from(root)
+    return all(published_from(name, root) == inputs for name in TABLES)
+
+
 def built_from(root: str) -> dict:
     """What a rebuild now would read: each silver table's current version, and the gold code."""
     return {"silver": {t: tables.version(t, root) for t in SILVER_TABLES}, "code": _code_version()}
@@ -134,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     run_id = argv[0] if argv else f"gold-{uuid.uuid4()}"
     settings = get_settings()
+    if up_to_date(settings.lakehouse):
+        print(UP_TO_DATE + NOT_STARTED)
+        return
     spark = get_spark("pinlake-gold", settings, conf=SESSION_CONF)
     counts = run(spark, settings, run_id)
     if counts is None:

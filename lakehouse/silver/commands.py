@@ -24,12 +24,14 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         run_id = run_id or f"silver-{uuid.uuid4()}"
-        spark = get_spark("pinlake-silver", settings, conf=job.SESSION_CONF)
-        try:
-            summaries = job.run(spark, settings, run_id)
-        except QualityGateFailed as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+        summaries = []
+        if not job.up_to_date(settings):  # else nothing new: no Spark start
+            spark = get_spark("pinlake-silver", settings, conf=job.SESSION_CONF)
+            try:
+                summaries = job.run(spark, settings, run_id)
+            except QualityGateFailed as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from exc
         if as_json:
             typer.echo(json.dumps({"run_id": run_id, "topics": summaries}, indent=2))
             return

@@ -29,6 +29,8 @@ from pinlake.settings import TOPICS, Settings, get_settings
 # Delta rebuilds a table's state with 50 tasks by default; silver's and gold's logs are short,
 # and on a few cores those tasks dominate a small run.
 SESSION_CONF = {"spark.databricks.delta.snapshotPartitions": "4"}
+UP_TO_DATE = "silver is up to date: every bronze version has been processed"
+NOT_STARTED = "; Spark not started"
 # Files of a first load: small enough that a MERGE of recent versions rewrites little.
 ROWS_PER_FILE = 250_000
 
@@ -190,6 +192,17 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
             batch.checked.unpersist()
 
 
+def up_to_date(settings: Settings) -> bool:
+    """True when no bronze table has a version that a run has not processed, so a run would
+    find no new rows. Read from the Delta logs alone: a scheduled run with nothing new then
+    returns before it starts Spark. (A bronze commit without rows of a topic, an OPTIMIZE
+    say, makes it False: the run then finds nothing new the usual way.)"""
+    root = settings.lakehouse
+    done = progress.bronze_versions(root)
+    current = {e.topic: tables.version(e.bronze, root) for e in ENTITIES}
+    return all(version is None or done.get(topic, -1) >= version for topic, version in current.items())
+
+
 def reconcile(settings: Settings | None = None) -> list[dict]:
     """Per topic: bronze rows = accepted rows (superseded included) + quarantine rows? (`holds`)."""
     from lakehouse.audit import silver_counts
@@ -205,6 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     run_id = argv[0] if argv else f"silver-{uuid.uuid4()}"
     settings = get_settings()
+    if up_to_date(settings):
+        print(UP_TO_DATE + NOT_STARTED)
+        return
     spark = get_spark("pinlake-silver", settings, conf=SESSION_CONF)
     for summary in run(spark, settings, run_id):
         print(summary)

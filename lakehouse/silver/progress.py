@@ -50,6 +50,22 @@ def watermarks(spark: SparkSession, topic: str, root: str | None = None) -> dict
     return {row.source_partition: row.last_offset for row in rows}
 
 
+def bronze_versions(root: str | None = None) -> dict[str, int]:
+    """Per topic, the highest bronze version a run processed, read by `deltalake` (no Spark).
+
+    A run reads bronze pinned at one version and commits every row it found unprocessed there,
+    so every row of that bronze version, and of the versions before it, is processed.
+    """
+    from deltalake import DeltaTable
+
+    path = tables.table_path(TABLE, root)
+    if not DeltaTable.is_deltatable(path):
+        return {}
+    done = DeltaTable(path).to_pyarrow_table(columns=["source_topic", "bronze_version"])
+    highest = done.group_by("source_topic").aggregate([("bronze_version", "max")])
+    return dict(zip(highest["source_topic"].to_pylist(), highest["bronze_version_max"].to_pylist()))
+
+
 def unprocessed(bronze: DataFrame, marks: dict[int, int]) -> DataFrame:
     """Bronze rows above each partition's watermark.
 

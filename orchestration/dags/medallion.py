@@ -11,7 +11,9 @@ Promotes what the bronze stream has landed, one step per layer:
 
 Each Spark step is `spark-submit` of the job's file with the Airflow run id as its run id
 (it lands in `quality.results`). Every step is idempotent: a retry or a re-run over the same
-bronze leaves silver and gold as they were. The silver and gold steps share the one-slot
+bronze leaves silver and gold as they were. A step whose tables are already up to date (read
+from the Delta logs: no bronze version left unprocessed; gold built from the current silver)
+succeeds without starting Spark, so an idle scheduled run costs seconds. The silver and gold steps share the one-slot
 pool `pinlake_lakehouse` with the `maintenance` DAG, so OPTIMIZE/VACUUM never touches a table
 while this DAG writes it. One run at a time; no catch-up of missed intervals.
 Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`, `none` for manual runs only);
@@ -31,6 +33,20 @@ from pinlake.settings import get_settings
 # Above maintenance's weight: when both wait for the lakehouse pool, medallion goes first.
 PRIORITY = 10
 
+def silver_up_to_date() -> bool:
+    """No bronze version is left unprocessed (the silver step then skips its spark-submit)."""
+    from lakehouse.silver import job
+
+    return job.up_to_date(get_settings())
+
+
+def gold_up_to_date() -> bool:
+    """Gold was built from the current silver versions by the current code."""
+    from lakehouse.gold import job
+
+    return job.up_to_date(get_settings().lakehouse)
+
+
 with DAG(
     dag_id="medallion",
     description="bronze -> silver -> gold -> publish (Data Docs, DuckDB file)",
@@ -44,9 +60,9 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     silver = spark_step("silver", "lakehouse.silver.job", timeout=timedelta(minutes=60),
-                        priority_weight=PRIORITY)
+                        priority_weight=PRIORITY, up_to_date=silver_up_to_date)
     gold = spark_step("gold", "lakehouse.gold.job", timeout=timedelta(minutes=45),
-                      priority_weight=PRIORITY)
+                      priority_weight=PRIORITY, up_to_date=gold_up_to_date)
 
     @task(execution_timeout=timedelta(minutes=20), priority_weight=PRIORITY)
     def publish() -> dict[str, str]:

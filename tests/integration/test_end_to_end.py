@@ -101,6 +101,13 @@ def send_poison(settings) -> list[tuple[str, int, int]]:
     return delivered
 
 
+def latest_task_log(settings, task: str) -> str:
+    """The log of `task` in the medallion run that started last."""
+    runs = sorted((settings.data_root / "airflow" / "logs" / "dag_id=medallion").glob("run_id=*"),
+                  key=lambda run_dir: run_dir.name.split("__")[-1])
+    return "".join(path.read_text() for path in sorted((runs[-1] / f"task_id={task}").glob("attempt=*.log")))
+
+
 def status(env: dict) -> dict:
     return json.loads(run([*PINLAKE, "status", "--json"], env, timeout=120).stdout)["services"]
 
@@ -172,11 +179,15 @@ def test_demo_path_through_every_layer(tmp_path):
         run_ids = {r["run_id"] for r in arrow(settings.lakehouse, "quality.results").select(["run_id"]).to_pylist()}
         assert run_ids and all(r.startswith("manual__") for r in run_ids), run_ids
 
-        # Triggering the DAG again over the same bronze changes no silver or gold row.
+        # Triggering the DAG again over the same bronze changes no silver or gold row, and its
+        # Spark steps see from the Delta logs that there is nothing to do (no spark-submit).
         before = contents(settings.lakehouse)
         rerun = run([*PINLAKE, "run", "--wait", "--timeout", "1800"], env, timeout=2000)
         assert rerun.returncode == 0 and "succeeded" in rerun.stdout, rerun.stdout + rerun.stderr
         assert contents(settings.lakehouse) == before
+        for step in ("silver", "gold"):
+            log = latest_task_log(settings, step)
+            assert "up to date, nothing to do: spark-submit not run" in log and "Spark-Submit cmd" not in log, log[-3000:]
     finally:
         down = run([*PINLAKE, "down"], env, timeout=300)
     assert down.returncode == 0, down.stdout + down.stderr

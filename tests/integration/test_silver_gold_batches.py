@@ -6,6 +6,9 @@ compared with an independent DuckDB computation (tests/integration/silver_gold_d
 """
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -71,6 +74,7 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     first = list(generate(40, seed=7))
     batch1 = from_events(first, START)
     append_bronze(spark, root, batch1)
+    assert not silver_job.up_to_date(lake)
 
     # run 1: everything is new
     summaries = silver_job.run(spark, lake, "it-run-1")
@@ -82,6 +86,12 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     assert_gold_matches_duckdb(root)
 
     # run 2 on the same input: nothing new, no commit anywhere in silver, same gold
+    assert silver_job.up_to_date(lake) and gold_job.up_to_date(root)
+    for job in ("silver", "gold"):  # the jobs' entry points return before they start Spark
+        done = subprocess.run([sys.executable, "-m", f"lakehouse.{job}.job", "it-run-2"], capture_output=True,
+                              text=True, timeout=300, env={**os.environ, **lake.child_env()})
+        assert done.returncode == 0 and "up to date" in done.stdout and silver_job.NOT_STARTED in done.stdout, \
+            done.stdout + done.stderr[-3000:]
     before, gold_before = silver_versions(root), published_gold(root)
     assert silver_job.run(spark, lake, "it-run-2") == []
     assert silver_versions(root) == before
@@ -108,8 +118,10 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     stale = from_events(older, START - timedelta(days=1), next_offsets(later, offsets))
     batch2 = {k: later[k] + stale[k] for k in later}
     append_bronze(spark, root, batch2)
+    assert not silver_job.up_to_date(lake)
 
     summaries = silver_job.run(spark, lake, "it-run-3")
+    assert silver_job.up_to_date(lake) and not gold_job.up_to_date(root)  # silver changed
     assert {s["topic"]: s["rows"] for s in summaries} == {f"pinterest.{k}": len(v) for k, v in batch2.items()}
     assert_invariant(spark, lake)
     pins_after, geo_after, users_after = silver_rows(root)
