@@ -19,24 +19,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the gold job once: rebuild and publish the eight gold tables."""
         from lakehouse.gold import job
-        from lakehouse.spark import get_spark
         from pinlake.settings import get_settings
         from quality.gate import QualityGateFailed
 
         settings = get_settings()
         run_id = run_id or f"gold-{uuid.uuid4()}"
-        counts = None
-        if force or not job.up_to_date(settings.lakehouse):  # else no Spark start
-            spark = get_spark("pinlake-gold", settings, conf=job.SESSION_CONF)
-            try:
-                counts = job.run(spark, settings, run_id, force=force)
-            except QualityGateFailed as exc:
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(1) from exc
+        spark = job.session(settings, force)  # None: up to date, and Spark not started
+        try:
+            counts = job.run(spark, settings, run_id, force=force) if spark is not None else None
+        except QualityGateFailed as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
         if as_json:
             typer.echo(json.dumps({"run_id": run_id, "rebuilt": counts is not None, "tables": counts or {}}, indent=2))
             return
         if counts is None:
-            typer.echo(job.UP_TO_DATE)
+            typer.echo(job.UP_TO_DATE + (job.NOT_STARTED if spark is None else ""))
         for name, rows in (counts or {}).items():
             typer.echo(f"gold run {run_id}: {name}: {rows} rows")

@@ -134,17 +134,25 @@ def published_from(name: str, root: str) -> dict | None:
         return None
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for spark-submit: one run with the process's settings."""
+def session(settings: Settings, force: bool = False) -> SparkSession | None:
+    """The run's Spark session, or None when gold is up to date and not `force`d (Spark is then
+    not started)."""
+    if not force and up_to_date(settings.lakehouse):
+        return None
     from lakehouse.spark import get_spark
 
+    return get_spark("pinlake-gold", settings, conf=SESSION_CONF)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for spark-submit: one run with the process's settings."""
     argv = sys.argv[1:] if argv is None else argv
     run_id = argv[0] if argv else f"gold-{uuid.uuid4()}"
     settings = get_settings()
-    if up_to_date(settings.lakehouse):
+    spark = session(settings)
+    if spark is None:
         print(UP_TO_DATE + NOT_STARTED)
         return
-    spark = get_spark("pinlake-gold", settings, conf=SESSION_CONF)
     counts = run(spark, settings, run_id)
     if counts is None:
         print(UP_TO_DATE)

@@ -18,24 +18,23 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the silver job once: new bronze rows -> silver.pins/geo/users and silver.quarantine."""
         from lakehouse.silver import job
-        from lakehouse.spark import get_spark
         from pinlake.settings import get_settings
         from quality.gate import QualityGateFailed
 
         settings = get_settings()
         run_id = run_id or f"silver-{uuid.uuid4()}"
-        summaries = []
-        if not job.up_to_date(settings):  # else nothing new: no Spark start
-            spark = get_spark("pinlake-silver", settings, conf=job.SESSION_CONF)
-            try:
-                summaries = job.run(spark, settings, run_id)
-            except QualityGateFailed as exc:
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(1) from exc
+        spark = job.session(settings)  # None: nothing new, and Spark not started
+        try:
+            summaries = job.run(spark, settings, run_id) if spark is not None else []
+        except QualityGateFailed as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
         if as_json:
             typer.echo(json.dumps({"run_id": run_id, "topics": summaries}, indent=2))
             return
-        if not summaries:
+        if spark is None:
+            typer.echo(job.UP_TO_DATE + job.NOT_STARTED)
+        elif not summaries:
             typer.echo(f"silver run {run_id}: no new bronze rows")
         for s in summaries:
             typer.echo(f"silver run {run_id}: {s['topic']} bronze v{s['bronze_version']}: {s['rows']} new rows, "

@@ -203,6 +203,15 @@ def up_to_date(settings: Settings) -> bool:
     return all(version is None or done.get(topic, -1) >= version for topic, version in current.items())
 
 
+def session(settings: Settings) -> SparkSession | None:
+    """The run's Spark session, or None when silver is up to date (Spark is then not started)."""
+    if up_to_date(settings):
+        return None
+    from lakehouse.spark import get_spark
+
+    return get_spark("pinlake-silver", settings, conf=SESSION_CONF)
+
+
 def reconcile(settings: Settings | None = None) -> list[dict]:
     """Per topic: bronze rows = accepted rows (superseded included) + quarantine rows? (`holds`)."""
     from lakehouse.audit import silver_counts
@@ -213,15 +222,13 @@ def reconcile(settings: Settings | None = None) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point for spark-submit: one run with the process's settings."""
-    from lakehouse.spark import get_spark
-
     argv = sys.argv[1:] if argv is None else argv
     run_id = argv[0] if argv else f"silver-{uuid.uuid4()}"
     settings = get_settings()
-    if up_to_date(settings):
+    spark = session(settings)
+    if spark is None:
         print(UP_TO_DATE + NOT_STARTED)
         return
-    spark = get_spark("pinlake-silver", settings, conf=SESSION_CONF)
     for summary in run(spark, settings, run_id):
         print(summary)
 

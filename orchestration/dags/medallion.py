@@ -13,9 +13,9 @@ Each Spark step is `spark-submit` of the job's file with the Airflow run id as i
 (it lands in `quality.results`). Every step is idempotent: a retry or a re-run over the same
 bronze leaves silver and gold as they were. A step whose tables are already up to date (read
 from the Delta logs: no bronze version left unprocessed; gold built from the current silver)
-succeeds without starting Spark, so an idle scheduled run costs seconds. The silver and gold steps share the one-slot
-pool `pinlake_lakehouse` with the `maintenance` DAG, so OPTIMIZE/VACUUM never touches a table
-while this DAG writes it. One run at a time; no catch-up of missed intervals.
+succeeds without starting Spark, so an idle scheduled run costs seconds. The silver and gold
+steps share the one-slot pool `pinlake_lakehouse` with the `maintenance` DAG, so
+OPTIMIZE/VACUUM never touches a table while this DAG writes it. One run at a time; no catch-up of missed intervals.
 Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`, `none` for manual runs only);
 trigger by hand with `pinlake run --wait`.
 """
@@ -32,6 +32,7 @@ from pinlake.settings import get_settings
 
 # Above maintenance's weight: when both wait for the lakehouse pool, medallion goes first.
 PRIORITY = 10
+
 
 def silver_up_to_date() -> bool:
     """No bronze version is left unprocessed (the silver step then skips its spark-submit)."""

@@ -87,8 +87,10 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
 
     # run 2 on the same input: nothing new, no commit anywhere in silver, same gold
     assert silver_job.up_to_date(lake) and gold_job.up_to_date(root)
-    for job in ("silver", "gold"):  # the jobs' entry points return before they start Spark
-        done = subprocess.run([sys.executable, "-m", f"lakehouse.{job}.job", "it-run-2"], capture_output=True,
+    # the jobs' entry points and `pinlake silver`/`pinlake gold` return before they start Spark
+    for command in (["lakehouse.silver.job", "it-run-2"], ["lakehouse.gold.job", "it-run-2"],
+                    ["pinlake.cli", "silver"], ["pinlake.cli", "gold"]):
+        done = subprocess.run([sys.executable, "-m", *command], capture_output=True,
                               text=True, timeout=300, env={**os.environ, **lake.child_env()})
         assert done.returncode == 0 and "up to date" in done.stdout and silver_job.NOT_STARTED in done.stdout, \
             done.stdout + done.stderr[-3000:]
