@@ -101,10 +101,23 @@ def read_version(spark: SparkSession, name: str, version_: int, root: str | None
 
 
 def ensure(spark: SparkSession, name: str, schema, root: str | None = None) -> None:
-    """Create an empty table with `schema` unless it exists already."""
+    """Create an empty table with `schema` unless it exists already.
+
+    A process killed while it created the table leaves a `_delta_log` folder with no commit in
+    it (only a temporary file), which is no table, but on which Delta's create fails: such a
+    folder is removed first.
+    """
+    import shutil
+    from pathlib import Path
+
     from delta.tables import DeltaTable
 
-    DeltaTable.createIfNotExists(spark).location(table_path(name, root)).addColumns(schema).execute()
+    path = table_path(name, root)
+    log = Path(path) / "_delta_log"
+    if "://" not in path and log.is_dir() and not any(log.glob("[0-9]*.json")) \
+            and not any(log.glob("[0-9]*.checkpoint*.parquet")):
+        shutil.rmtree(log)
+    DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).execute()
 
 
 def read_or_empty(spark: SparkSession, name: str, schema, root: str | None = None) -> DataFrame:

@@ -51,3 +51,16 @@ def test_table_names_are_checked():
         tables.table_path("pins")
     with pytest.raises(ValueError):
         tables.table_path("silver.../etc")
+
+
+def test_ensure_creates_a_table_whose_creation_was_killed(spark, tmp_path):
+    """A `_delta_log` with only the temporary file of an uncommitted first commit is no table."""
+    from pyspark.sql import types as T
+
+    log = tmp_path / "silver" / "pins" / "_delta_log"
+    (log / "_staged_commits").mkdir(parents=True)
+    (log / ".00000000000000000000.json.27df7557-e43d-4f42-b9a9-006a350c2b6d.tmp").write_text("{}")
+    schema = T.StructType([T.StructField("unique_id", T.StringType())])
+    tables.ensure(spark, "silver.pins", schema, str(tmp_path))
+    assert tables.version("silver.pins", str(tmp_path)) == 0
+    assert tables.read(spark, "silver.pins", str(tmp_path)).schema == schema
