@@ -81,9 +81,9 @@ def run(spark: SparkSession, settings: Settings, run_id: str, check: Callable = 
         return None
     pins_df, geo_df, users_df = read_silver(spark, root, inputs)
     # seven tables aggregate the same join: compute it once
-    facts = pin_facts(pins_df, geo_df, users_df).persist(StorageLevel.MEMORY_AND_DISK)
+    facts = pin_facts(pins_df, geo_df, users_df).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     # gold tables are small: cache each so that the gate and the write see the same rows
-    built = {name: df.persist(StorageLevel.MEMORY_AND_DISK) for name, df in build_all(facts, users_df).items()}
+    built = {name: df.persist(StorageLevel.MEMORY_AND_DISK_DESER) for name, df in build_all(facts, users_df).items()}
     try:
         counts = {name: df.count() for name, df in built.items()}
         with gates(check, settings):

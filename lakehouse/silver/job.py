@@ -108,7 +108,9 @@ def read_batch(spark: SparkSession, entity: Entity, root: str, quarantined_at: d
         return None
     marks = progress.watermarks(spark, entity.topic, root)
     bronze = progress.unprocessed(tables.read_version(spark, entity.bronze, version, root), marks)
-    checked = entity.check(bronze).persist(StorageLevel.MEMORY_AND_DISK)
+    # DESER: cached column batches kept as they are (PySpark's MEMORY_AND_DISK would also
+    # Java-serialize them, and with 2 GiB that ran out of heap on a 10M-event backlog).
+    checked = entity.check(bronze).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     batch_ranges = progress.ranges(checked).collect()
     if not batch_ranges:
         checked.unpersist()
