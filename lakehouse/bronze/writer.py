@@ -1,10 +1,15 @@
-"""One micro-batch into the bronze Delta tables, exactly once (Delta idempotent writes).
+"""One micro-batch into the bronze Delta tables, exactly once (a batch mark in each commit).
 
 Spark writes a batch's offset range to the checkpoint before running it and replays the
-same range (same batch id) after a crash. Each Delta commit here carries the Delta
-transaction id (txnAppId = the checkpoint's query id, txnVersion = the batch id), so a
-replayed batch is skipped by every table that already committed it and written to every
-table that did not: each Kafka offset lands once, whenever the process dies.
+same range (same batch id) after a crash. Each Delta commit here carries, as its commit's
+`userMetadata`, the stream's app id (from the checkpoint's query id) and the batch id; Spark
+replays only the first batch a query runs, so before that batch the writer reads, per table,
+the last batch the app committed from the Delta log, and skips every table that holds it
+already: each Kafka offset lands once, whenever the process dies.
+
+Delta's own idempotent writes (txnAppId/txnVersion) did the same, but Delta 4.4 answers their
+version lookup with a rebuild of the table's state: about a second of Spark jobs per table and
+batch. The mark is read once per table and process.
 """
 
 from __future__ import annotations
@@ -32,12 +37,41 @@ def query_id(settings: Settings) -> str:
     return json.loads((checkpoint_dir(settings) / "metadata").read_text())["id"]
 
 
-def idempotent_append(df: DataFrame, name: str, settings: Settings, app_id: str, version: int) -> None:
-    """Append in one Delta commit, skipped when (app_id, version) was committed already."""
+def marked_append(df: DataFrame, name: str, settings: Settings, app_id: str, batch_id: int) -> None:
+    """Append in one Delta commit whose userMetadata marks it as (app_id, batch_id)."""
     (df.coalesce(1)  # one file per table and batch: bronze batches are small
      .write.format("delta").mode("append")
-     .option("txnAppId", app_id).option("txnVersion", version)
+     .option("userMetadata", json.dumps({"app": app_id, "batch": batch_id}))
      .save(tables.table_path(name, settings.lakehouse)))
+
+
+def last_batch(path: str, app_id: str) -> int:
+    """The last batch id `app_id` committed to the Delta table at `path`, -1 for none.
+
+    Read newest commit first through the log (`deltalake`, no Spark), in growing pages: the
+    stream's own commits are the newest ones but for a few of maintenance (OPTIMIZE, VACUUM).
+    """
+    from deltalake import DeltaTable
+
+    table, limit = DeltaTable(path), 16
+    while True:
+        commits = table.history(limit)
+        for commit in commits:
+            mark = batch_mark(commit.get("userMetadata"))
+            if mark is not None and mark[0] == app_id:
+                return mark[1]
+        if len(commits) < limit:
+            return -1
+        limit *= 8
+
+
+def batch_mark(user_metadata: str | None) -> tuple[str, int] | None:
+    """(app id, batch id) from a bronze commit's userMetadata; None for any other commit."""
+    try:
+        mark = json.loads(user_metadata or "")
+        return str(mark["app"]), int(mark["batch"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 class BatchWriter:
@@ -48,9 +82,16 @@ class BatchWriter:
         self.offsets = held
         self.last_rows_at = dict(last_rows_at)
         self._app_id: str | None = None
+        self._committed: dict[str, int] = {}  # table -> last batch this app committed to it
+
+    def committed(self, table: str) -> int:
+        """The last batch this app committed to `table`: read from the log once, then kept."""
+        if table not in self._committed:
+            self._committed[table] = last_batch(tables.table_path(table, self.settings.lakehouse), self.app_id())
+        return self._committed[table]
 
     def app_id(self) -> str:
-        """The Delta transaction app id: a new checkpoint gets a new one, so its batch 0 is written."""
+        """The app id of the batch marks: a new checkpoint gets a new one, so its batch 0 is written."""
         if self._app_id is None:
             self._app_id = f"pinlake-bronze-{query_id(self.settings)}"
         return self._app_id
@@ -80,14 +121,19 @@ class BatchWriter:
                    if topic in topics]  # an empty append would still add a Delta version
         if any(s.undecodable for s in stats):
             appends.append((to_raw_bytes(source, ingested_at), RAW_BYTES_TABLE))
-        if not appends:  # an empty micro-batch
+        appends = [(df, table) for df, table in appends if batch_id > self.committed(table)]  # a replay
+        if not appends:  # an empty micro-batch, or a replay every table holds
             return
-        app_id = self.app_id()
         # Each append is mostly fixed cost on the driver (log replay, commit), little data:
-        # run them side by side. Each is its own idempotent commit, so the order never mattered;
-        # the first failure fails the batch, and Spark replays it whole.
-        tables.side_by_side([partial(idempotent_append, df, table, self.settings, app_id, batch_id)
-                             for df, table in appends], "bronze-append")
+        # run them side by side. Each is its own commit, so the order never mattered; the
+        # first failure fails the batch, and Spark replays it whole.
+        tables.side_by_side([partial(self._append, df, table, batch_id) for df, table in appends],
+                            "bronze-append")
+
+    def _append(self, df: DataFrame, table: str, batch_id: int) -> None:
+        self._committed.pop(table, None)  # unknown until the commit is known to be in
+        marked_append(df, table, self.settings, self.app_id(), batch_id)
+        self._committed[table] = batch_id
 
     def _record(self, batch_id: int, stats: list) -> None:
         at = now_iso()

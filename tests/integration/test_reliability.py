@@ -48,6 +48,7 @@ from lakehouse import tables
 from lakehouse.bronze.progress import checkpoint_dir, read_json
 from lakehouse.bronze.schema import TOPIC_TABLES
 from lakehouse.bronze.service import BRONZE
+from lakehouse.bronze.writer import last_batch
 from pinlake.demo import wait_for_bronze
 from pinlake.settings import Settings
 from pinlake.supervisor import KAFKA, Supervisor, wait_until
@@ -221,15 +222,13 @@ def _window(settings: Settings, kind: str, deadline: float) -> None:
 
 
 def _where_it_landed(settings: Settings) -> str:
-    """What the kill interrupted, read from the checkpoint and the tables' Delta transactions."""
-    from deltalake import DeltaTable
-
+    """What the kill interrupted, read from the checkpoint and the batch marks of the tables' commits."""
     batch = _in_flight(settings)
     if batch is None:
         return "between batches"
     app = "pinlake-bronze-" + read_json(checkpoint_dir(settings) / "metadata")["id"]
     written = [name for name in TOPIC_TABLES.values()
-               if DeltaTable(tables.table_path(name, settings.lakehouse)).transaction_version(app) == batch]
+               if last_batch(tables.table_path(name, settings.lakehouse), app) == batch]
     if not written:
         return f"batch {batch} planned, no table written"
     if len(written) < 3:

@@ -98,3 +98,11 @@ def test_status_reads_the_progress_file_and_says_unknown_lag_without_kafka(tmp_p
     assert table.title == "bronze stream: last micro-batch 2026-11-25 22:18:46 UTC (batch 12)"
     assert [c.header for c in table.columns] == ["topic", "table", "kafka end", "bronze end", "lag", "last rows at"]
     assert list(table.columns[4].cells) == ["?", "?", "?"]
+
+
+def test_batch_mark_reads_bronze_marks_and_nothing_else():
+    from lakehouse.bronze.writer import batch_mark
+
+    assert batch_mark('{"app": "pinlake-bronze-q", "batch": 12}') == ("pinlake-bronze-q", 12)
+    for other in (None, "", "gold inputs", '{"silver.pins": 3}', '["app", 1]', '{"app": "a", "batch": "x"}'):
+        assert batch_mark(other) is None, other
