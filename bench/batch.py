@@ -7,7 +7,7 @@ not timed). Then, timed, in the same run and over the same bronze data:
   3. Spark: after appending `--increment` (1%) new events to bronze, an incremental silver run.
 Prints the wall times, the Spark/DuckDB ratio, and incremental/full.
 
-    .venv/bin/python bench/batch.py --events 1000000 10000000   # about 25 minutes on two cores
+    .venv/bin/python bench/batch.py --events 1000000 10000000   # about 21 minutes here (two cores)
     .venv/bin/python bench/batch.py --events 100000          # a quick check that it works
 
 The quality gate (Great Expectations) is not part of the comparison, since the DuckDB peer

@@ -1,8 +1,9 @@
 """`pinlake bronze`: the streaming shell around `to_bronze`, Kafka -> Delta bronze, exactly once.
 
 One Structured Streaming query reads the three topics and a foreachBatch function
-(lakehouse/bronze/writer.py) appends each micro-batch to the three tables, exactly once
-(a batch mark in each commit). See docs/BRONZE.md for the decisions (start offsets, data loss, bytes).
+(lakehouse/bronze/writer.py) appends each micro-batch to the three tables, exactly once (a
+batch mark in each commit). See docs/BRONZE.md for the decisions (start offsets, data loss,
+bytes).
 """
 
 from __future__ import annotations

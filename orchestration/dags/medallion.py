@@ -15,9 +15,9 @@ bronze leaves silver and gold as they were. A step whose tables are already up t
 from the Delta logs: no bronze version left unprocessed; gold built from the current silver)
 succeeds without starting Spark, so an idle scheduled run costs seconds. The silver and gold
 steps share the one-slot pool `pinlake_lakehouse` with the `maintenance` DAG, so
-OPTIMIZE/VACUUM never touches a table while this DAG writes it. One run at a time; no catch-up of missed intervals.
-Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`, `none` for manual runs only);
-trigger by hand with `pinlake run --wait`.
+OPTIMIZE/VACUUM never touches a table while this DAG writes it. One run at a time; no
+catch-up of missed intervals. Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`,
+`none` for manual runs only); trigger by hand with `pinlake run --wait`.
 """
 
 from __future__ import annotations

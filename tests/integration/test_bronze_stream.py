@@ -1,4 +1,5 @@
-"""`pinlake bronze --once` against a real broker: columns, headers, any bytes, data loss."""
+"""`pinlake bronze --once` against a real broker: columns, headers, any bytes, data loss; and
+the batch writer's replay of a batch that reached only some tables."""
 
 import json
 import subprocess
