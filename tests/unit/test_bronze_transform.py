@@ -42,6 +42,8 @@ KAFKA_ROWS = [
     # Not a date-time: null, never an error; a tombstone (null value) lands as null.
     (b"k2", None, "pinterest.geo", 0, 5, datetime(2026, 6, 30, 23, 0, tzinfo=UTC),
      _headers(("received_at", "yesterday"), ("other", b"\x00\x01"))),
+    # An empty header list: no event_id, no received_at.
+    (b"k3", b"{}", "pinterest.pin", 2, 8, datetime(2026, 6, 30, 23, 0, tzinfo=UTC), []),
     # Not UTF-8 at all: each invalid sequence becomes U+FFFD, the exact bytes go to raw_bytes.
     (b"\xffkey", b"\xff\xfe{\"ind\": 1}\xc3", "pinterest.geo", 1, 77, datetime(2026, 2, 1, tzinfo=UTC),
      _headers(("event_id", b"\xffid"))),
@@ -62,6 +64,8 @@ def test_to_bronze_whole_frame(spark):
          datetime(2026, 6, 30, 23, tzinfo=UTC), INGESTED, date(2026, 6, 30)),
         (None, None, "k2", None, "pinterest.geo", 0, 5, datetime(2026, 6, 30, 23, tzinfo=UTC), INGESTED,
          date(2026, 6, 30)),
+        (None, None, "k3", "{}", "pinterest.pin", 2, 8, datetime(2026, 6, 30, 23, tzinfo=UTC), INGESTED,
+         date(2026, 6, 30)),
         ("\ufffdid", None, "\ufffdkey", '\ufffd\ufffd{"ind": 1}\ufffd', "pinterest.geo", 1, 77,
          datetime(2026, 2, 1, tzinfo=UTC), INGESTED, date(2026, 2, 1)),
     ], BRONZE_SCHEMA)
@@ -69,11 +73,18 @@ def test_to_bronze_whole_frame(spark):
     assert [(f.name, f.dataType) for f in got.schema] == [(f.name, f.dataType) for f in BRONZE_SCHEMA]
 
 
-def test_valid_utf8_values_are_byte_for_byte_unchanged(spark):
+@pytest.mark.parametrize("all_utf8", [False, True])
+def test_valid_utf8_values_are_byte_for_byte_unchanged(spark, all_utf8):
     values = [PIN, b"plain text", "emoji \U0001f600 and \u00e9".encode(), b"\x00\x7f", b"{broken json"]
     rows = [(None, v, "pinterest.pin", 0, i, datetime(2026, 1, 1, tzinfo=UTC), None) for i, v in enumerate(values)]
-    got = to_bronze(_kafka(spark, rows)).select(F.col("value").cast("binary").alias("value"), "offset")
+    got = to_bronze(_kafka(spark, rows), all_utf8=all_utf8).select(F.col("value").cast("binary").alias("value"),
+                                                                  "offset")
     assert {r.offset: bytes(r.value) for r in got.collect()} == dict(enumerate(values))
+
+
+def test_the_cast_for_a_batch_known_valid_gives_the_same_rows_as_the_repair(spark):
+    valid = _kafka(spark, KAFKA_ROWS[:-1])  # every row but the undecodable one
+    assertDataFrameEqual(to_bronze(valid, F.lit(INGESTED), all_utf8=True), to_bronze(valid, F.lit(INGESTED)))
 
 
 def test_to_raw_bytes_keeps_exact_bytes_of_undecodable_messages_only(spark):
