@@ -42,7 +42,7 @@ def delta_tables(spark: SparkSession, root: str) -> list[str]:
 
 
 def maintain(spark: SparkSession, name: str, root: str, retention_hours: int) -> dict:
-    """OPTIMIZE then VACUUM one table; returns what each did."""
+    """The clean-up of expired log files, OPTIMIZE, then VACUUM; what it did."""
     from delta.tables import DeltaTable
 
     from lakehouse.tables import table_path
@@ -50,9 +50,22 @@ def maintain(spark: SparkSession, name: str, root: str, retention_hours: int) ->
     if retention_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"retention_hours={retention_hours}: VACUUM keeps at least {MIN_RETENTION_HOURS} hours")
     table = DeltaTable.forPath(spark, table_path(name, root))
+    checkpoint_and_clean_log(spark, table_path(name, root))
     metrics = table.optimize().executeCompaction().collect()[0]["metrics"]
     table.vacuum(float(retention_hours))
     return {"table": name, "files_removed": metrics["numFilesRemoved"], "files_added": metrics["numFilesAdded"]}
+
+
+def checkpoint_and_clean_log(spark: SparkSession, path: str) -> None:
+    """A checkpoint of the table's latest version, then the removal of its expired log files.
+
+    Delta removes log files older than `delta.logRetentionDuration` (30 days) when Spark
+    writes a checkpoint. The bronze stream writes its checkpoints with `deltalake`, off the
+    commit path (lakehouse/bronze/writer.py), and those remove nothing, so this pass does it.
+    """
+    jvm = spark.sparkContext._jvm
+    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    log.checkpointAndCleanUpDeltaLog(log.unsafeVolatileSnapshot(), jvm.scala.Option.empty())
 
 
 def run(spark: SparkSession, root: str, retention_hours: int) -> list[dict]:

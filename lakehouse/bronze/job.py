@@ -28,7 +28,7 @@ from lakehouse.bronze.progress import (
     write_json,
 )
 from lakehouse.bronze.schema import BRONZE_SCHEMA, PARTITION_COLUMN, RAW_BYTES_SCHEMA, RAW_BYTES_TABLE, TOPIC_TABLES
-from lakehouse.bronze.writer import BatchWriter, write_progress
+from lakehouse.bronze.writer import NEVER, BatchWriter, write_progress
 from pinlake.settings import Settings
 
 log = logging.getLogger("pinlake.bronze")
@@ -37,6 +37,7 @@ HEARTBEAT_SECONDS = 2.0
 # with the default 50 partitions that job dominates a small batch.
 SESSION_CONF = {"spark.databricks.delta.snapshotPartitions": "2"}
 EARLIEST = -2  # Spark's Kafka source: -2 is the earliest offset, -1 the latest
+FETCH_MAX_WAIT_MS = 20
 
 
 class _StopFlag:
@@ -52,8 +53,15 @@ class _StopFlag:
         self.signal = signal.Signals(signum).name
 
 
+# Bronze is append-only (contract section 4); the stream writes its checkpoints itself (writer.py).
+TABLE_PROPERTIES = {"delta.appendOnly": "true", "delta.checkpointInterval": str(NEVER)}
+
+
 def ensure_tables(spark: SparkSession, settings: Settings) -> None:
-    """Create the bronze tables (schema, partitioning, append-only) that do not exist yet."""
+    """Create the bronze tables (schema, partitioning, properties) that do not exist yet.
+
+    A table made by an earlier pinlake gets the properties it lacks (one metadata commit).
+    """
     from delta.tables import DeltaTable
     from deltalake import DeltaTable as LogReader
 
@@ -61,13 +69,16 @@ def ensure_tables(spark: SparkSession, settings: Settings) -> None:
     for name, schema, partitions in [*specs, (RAW_BYTES_TABLE, RAW_BYTES_SCHEMA, [])]:
         path = tables.table_path(name, settings.lakehouse)
         if LogReader.is_deltatable(path):  # cheap, no Spark job: restarts stay fast
+            held = LogReader(path).metadata().configuration
+            missing = {k: v for k, v in TABLE_PROPERTIES.items() if held.get(k) != v}
+            if missing:
+                spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ("
+                          + ", ".join(f"'{k}' = '{v}'" for k, v in missing.items()) + ")")
             continue
-        (DeltaTable.createIfNotExists(spark)
-         .location(path)
-         .addColumns(schema)
-         .partitionedBy(*partitions)
-         .property("delta.appendOnly", "true")  # bronze is append-only (contract section 4)
-         .execute())
+        builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).partitionedBy(*partitions)
+        for key, value in TABLE_PROPERTIES.items():
+            builder = builder.property(key, value)
+        builder.execute()
 
 
 def kafka_partitions(bootstrap: str, timeout: float = 30.0) -> dict[str, list[int]]:
@@ -98,6 +109,10 @@ def kafka_stream(spark: SparkSession, settings: Settings, start: str) -> DataFra
             .option("kafka.bootstrap.servers", settings.bootstrap)
             .option("subscribe", ",".join(TOPIC_TABLES))
             .option("includeHeaders", "true")
+            # A consumer's fetch at the end of a partition waits at the broker for new data, 500 ms
+            # by default, and the next read of that consumer waits behind it: catching up, batches
+            # spent seconds with the CPU idle. The wait only matters when there is nothing to read.
+            .option("kafka.fetch.max.wait.ms", str(FETCH_MAX_WAIT_MS))
             .option("startingOffsets", start)
             .option("failOnDataLoss", str(settings.bronze_fail_on_data_loss).lower())
             .option("maxOffsetsPerTrigger", settings.bronze_max_offsets_per_trigger)

@@ -10,6 +10,11 @@ already: each Kafka offset lands once, whenever the process dies.
 Delta's own idempotent writes (txnAppId/txnVersion) did the same, but Delta 4.4 answers their
 version lookup with a rebuild of the table's state: about a second of Spark jobs per table and
 batch. The mark is read once per table and process.
+
+Checkpoints are written off the commit path: Spark's commits to bronze never checkpoint (the
+tables' `delta.checkpointInterval` is out of reach), and after a batch a background thread has
+`deltalake` write one for each table that went ten commits without. Spark's own checkpoint ran
+inside the tenth commit, a few seconds of Spark jobs that stalled the batch.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -30,6 +37,8 @@ from lakehouse.bronze.transform import to_bronze, to_raw_bytes, undecodable
 from pinlake.settings import Settings
 
 log = logging.getLogger("pinlake.bronze")
+CHECKPOINT_EVERY = 10  # commits between two checkpoints of a bronze table, Delta's default interval
+NEVER = 2**31 - 1  # the bronze tables' delta.checkpointInterval: Spark's commits never checkpoint
 
 
 def query_id(settings: Settings) -> str:
@@ -74,6 +83,63 @@ def batch_mark(user_metadata: str | None) -> tuple[str, int] | None:
         return None
 
 
+def last_checkpoint(path: str) -> int:
+    """The version of the table's last checkpoint (its `_last_checkpoint` file), -1 for none."""
+    try:
+        return int(json.loads((Path(path) / "_delta_log" / "_last_checkpoint").read_text())["version"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return -1
+
+
+def checkpoint_if_due(path: str, every: int = CHECKPOINT_EVERY) -> int | None:
+    """Checkpoint the table's latest version when `every` commits have passed since the last checkpoint.
+
+    Returns the version checkpointed, or None. `deltalake` reads the log and writes the
+    checkpoint in milliseconds, without Spark; each file lands whole (written, then renamed).
+    """
+    from deltalake import DeltaTable
+
+    table = DeltaTable(path)
+    version = table.version()
+    if version - last_checkpoint(path) < every:
+        return None
+    # Spark's local file system keeps a checksum beside each file it wrote: deltalake replaces
+    # _last_checkpoint without its ._last_checkpoint.crc, and Spark would then refuse the file
+    # for a bad checksum, three times a second apart, before it searched the folder instead.
+    (Path(path) / "_delta_log" / "._last_checkpoint.crc").unlink(missing_ok=True)
+    table.create_checkpoint()
+    return version
+
+
+class Checkpoints:
+    """Checkpoints of the bronze tables, written by one background thread after the batches."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-checkpoint")
+        self._pending: dict[str, Future] = {}
+
+    def after_commit(self, path: str) -> None:
+        """A batch committed to the table at `path`: checkpoint it if it is due (at most one queued)."""
+        if path in self._pending and not self._pending[path].done():
+            return
+        self._pending[path] = self._pool.submit(self._checkpoint, path)
+
+    @staticmethod
+    def _checkpoint(path: str) -> None:
+        try:
+            version = checkpoint_if_due(path)
+        except Exception as exc:  # noqa: BLE001 - a missed checkpoint costs readers time, never data
+            log.warning("bronze: no checkpoint of %s this time: %s", path, exc)
+            return
+        if version is not None:
+            log.info("bronze: checkpoint of %s at version %d", path, version)
+
+    def wait(self) -> None:
+        """Let the queued checkpoints finish (tests, and a clean stop)."""
+        for future in list(self._pending.values()):
+            future.result()
+
+
 class BatchWriter:
     """The foreachBatch function: Kafka rows of one micro-batch -> the bronze tables."""
 
@@ -83,6 +149,7 @@ class BatchWriter:
         self.last_rows_at = dict(last_rows_at)
         self._app_id: str | None = None
         self._committed: dict[str, int] = {}  # table -> last batch this app committed to it
+        self.checkpoints = Checkpoints()
 
     def committed(self, table: str) -> int:
         """The last batch this app committed to `table`: read from the log once, then kept."""
@@ -115,7 +182,7 @@ class BatchWriter:
                  read - started, time.monotonic() - read)
 
     def _write(self, source: DataFrame, stats: list, ingested_at, batch_id: int) -> None:
-        bronze = to_bronze(source, ingested_at)
+        bronze = to_bronze(source, ingested_at, all_utf8=not any(s.undecodable for s in stats))
         topics = {s.topic for s in stats}
         appends = [(bronze.where(F.col("topic") == topic), table) for topic, table in TOPIC_TABLES.items()
                    if topic in topics]  # an empty append would still add a Delta version
@@ -134,6 +201,7 @@ class BatchWriter:
         self._committed.pop(table, None)  # unknown until the commit is known to be in
         marked_append(df, table, self.settings, self.app_id(), batch_id)
         self._committed[table] = batch_id
+        self.checkpoints.after_commit(tables.table_path(table, self.settings.lakehouse))
 
     def _record(self, batch_id: int, stats: list) -> None:
         at = now_iso()

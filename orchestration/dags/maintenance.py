@@ -4,7 +4,9 @@
 Once a day, one Spark job compacts the small files of every Delta table under the lakehouse
 root (`OPTIMIZE`, bin-packing; data unchanged) and then deletes the files that no version of
 the last `PINLAKE_VACUUM_RETENTION_HOURS` (at least 168, 7 days) still needs (`VACUUM`), so
-time travel within that window and slow readers keep working.
+time travel within that window and slow readers keep working. Before that it writes a
+checkpoint of each table and removes the log files past Delta's log retention (30 days): the
+bronze stream's own checkpoints leave that to it (docs/BRONZE.md).
 
 It never runs at the same time as a `medallion` run: its task takes the one slot of the
 `pinlake_lakehouse` pool that medallion's table-writing tasks also need, and, holding it,

@@ -4,6 +4,7 @@ the batch writer's replay of a batch that reached only some tables."""
 import json
 import subprocess
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from confluent_kafka import TopicPartition
@@ -188,3 +189,54 @@ def test_a_replayed_batch_is_written_only_to_the_tables_that_miss_it(spark, tmp_
     restarted(batch(4), 2)
     for topic in TOPIC_TABLES:
         assert offsets(topic) == [0, 1, 2, 3, 4, 5], topic
+
+
+def test_the_writer_checkpoints_each_table_every_tenth_commit_instead_of_spark(spark, tmp_path):
+    """Spark's commits to bronze never checkpoint; the writer's background thread writes one
+    (with deltalake) once a table went ten commits without, and Spark reads the table from it.
+    A table made before (Spark's default interval of 10) gets the bronze properties first; one
+    that Spark checkpointed (the maintenance pass) gets deltalake's checkpoints after it."""
+    from delta.tables import DeltaTable
+
+    from lakehouse.bronze.job import TABLE_PROPERTIES, ensure_tables
+    from lakehouse.bronze.progress import checkpoint_dir
+    from lakehouse.bronze.schema import KAFKA_SOURCE_SCHEMA, TOPIC_TABLES
+    from lakehouse.bronze.writer import BatchWriter, last_checkpoint
+    from orchestration.maintenance_job import checkpoint_and_clean_log
+    from pinlake.settings import Settings
+
+    settings = Settings(data_root=tmp_path)
+    checkpoint_dir(settings).mkdir(parents=True)
+    (checkpoint_dir(settings) / "metadata").write_text(json.dumps({"id": "q-1"}))
+    paths = {topic: tables.table_path(name, settings.lakehouse) for topic, name in TOPIC_TABLES.items()}
+    old = paths["pinterest.pin"]  # as an earlier pinlake made it: append-only, nothing else
+    (DeltaTable.createIfNotExists(spark).location(old).addColumns(BRONZE_SCHEMA).partitionedBy("ingest_date")
+     .property("delta.appendOnly", "true").execute())
+    ensure_tables(spark, settings)
+    checkpoint_and_clean_log(spark, old)  # Spark's checkpoint of version 1, as maintenance writes it
+    for path in paths.values():
+        properties = DeltaTable.forPath(spark, path).detail().first()["properties"]
+        assert {k: properties.get(k) for k in TABLE_PROPERTIES} == TABLE_PROPERTIES, path
+
+    writer = BatchWriter(settings, {}, {})
+    for batch_id in range(12):
+        rows = [(b"k", b"{}", topic, 0, 2 * batch_id + i, T1, 0, [("event_id", b"e")])
+                for topic in TOPIC_TABLES for i in range(2)]
+        writer(spark.createDataFrame(rows, KAFKA_SOURCE_SCHEMA), batch_id)
+    writer.checkpoints.wait()
+
+    jvm = spark.sparkContext._jvm
+    jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+    for topic, path in paths.items():
+        log = Path(path) / "_delta_log"
+        written = sorted(int(f.name[:20]) for f in log.glob("*.checkpoint.parquet"))
+        # Creation is version 0 (the old table's property change 1): ten commits, then a
+        # checkpoint. Spark would have made its own at version 10.
+        expected = [1, 11] if path == old else [9]
+        assert written == expected and last_checkpoint(path) == expected[-1], (topic, written)
+        spark_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+        # Spark reads the _last_checkpoint that deltalake wrote, also over one Spark wrote before.
+        assert spark_log.unsafeLoadMetadataFromFile().version() == expected[-1]
+        assert spark_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()) \
+            .logSegment().checkpointProvider().version() == expected[-1]
+        assert sorted(r.offset for r in spark.read.format("delta").load(path).collect()) == list(range(24))

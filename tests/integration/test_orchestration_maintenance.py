@@ -6,14 +6,17 @@ tests/integration/test_end_to_end.py.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from ingest.emulator import generate
 from lakehouse import tables
+from lakehouse.bronze.writer import checkpoint_if_due, last_checkpoint
 from orchestration.airflow_home import LAKEHOUSE_POOL, airflow_command
 from tests.bronze_rows import BRONZE_SCHEMA, from_events
 from tests.conftest import free_port, make_settings
@@ -68,15 +71,26 @@ def test_maintenance_compacts_and_vacuums_every_table_without_changing_data(stac
 
     root = stack.lakehouse
     probe = "quality.maintenance_probe"  # any <layer>.<table> with a Delta log is found and maintained
+    log = Path(tables.table_path(probe, root)) / "_delta_log"
     for part in range(3):  # three small commits: three files to compact
         tables.append(spark.createDataFrame([(part, f"row {part}")], "id int, label string"), probe, root)
+        if part == 1:  # a checkpoint of version 1 as the bronze stream writes them (deltalake)
+            assert checkpoint_if_due(str(log.parent), every=1) == 1
     if not tables.exists(spark, BRONZE["pin"], root):
         write_bronze(spark, root, postings=5)
     before = {name: tables.read(spark, name, root).cache() for name in (probe, BRONZE["pin"])}
     assert DeltaTable.forPath(spark, tables.table_path(probe, root)).detail().first()["numFiles"] == 3
+    # Versions 0 and 1 (commit, checksum, the checkpoint of 1) past Delta's 30-day log
+    # retention: the maintenance pass removes the log files that the old checkpoint makes unneeded.
+    past = time.time() - 40 * 86_400
+    for file in [*log.glob(f"{0:020d}.*"), *log.glob(f"{1:020d}.*")]:
+        os.utime(file, (past, past))
+    expired = log / f"{0:020d}.json"
 
     airflow_ok(stack, "dags", "test", "maintenance", timeout=DAG_TEST_TIMEOUT)
 
+    assert not expired.exists(), sorted(f.name for f in log.iterdir())
+    assert last_checkpoint(str(log.parent)) > 1, "maintenance wrote no checkpoint"
     assert DeltaTable.forPath(spark, tables.table_path(probe, root)).detail().first()["numFiles"] == 1
     for name, table in before.items():
         assertDataFrameEqual(tables.read(spark, name, root), table, checkRowOrder=False)
