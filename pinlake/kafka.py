@@ -83,6 +83,18 @@ def classpath() -> str:
     return str(jvm.set_dir("broker") / "*")
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: a UUID in URL-safe base64, never starting with '-'.
+
+    The storage tool would read a leading '-' as an option and fail (one id in 64); Kafka's
+    own Uuid.randomUuid() draws again for the same reason.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def prepare(settings: Settings) -> None:
     """Write the broker's config and format its storage the first time."""
     folder = kafka_dir(settings)
@@ -92,7 +104,7 @@ def prepare(settings: Settings) -> None:
     (folder / "log4j2.properties").write_text(LOG4J2)
     if (folder / "data" / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     subprocess.run(
         [java(), *_jvm_flags(settings, heap="256m"), "-cp", classpath(), "kafka.tools.StorageTool",
          "format", "--standalone", "--cluster-id", cluster_id, "--config", str(config)],

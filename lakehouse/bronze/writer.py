@@ -135,7 +135,7 @@ class Checkpoints:
             log.info("bronze: checkpoint of %s at version %d", path, version)
 
     def wait(self) -> None:
-        """Let the queued checkpoints finish (tests, and a clean stop)."""
+        """Wait for the queued checkpoints to finish."""
         for future in list(self._pending.values()):
             future.result()
 

@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from pinlake import kafka
@@ -25,3 +27,11 @@ def test_command_uses_the_heap_setting_and_the_config(tmp_path, monkeypatch):
     cmd = kafka.command(Settings(_env_file=None, data_root=tmp_path, kafka_heap="300m"))
     assert "-Xmx300m" in cmd
     assert cmd[-2:] == ["kafka.Kafka", str(tmp_path / "kafka" / "server.properties")]
+
+
+def test_cluster_ids_are_16_byte_uuids_that_never_start_with_a_dash():
+    # Without the redraw about one id in 64 starts with '-', which the storage tool reads as an option.
+    ids = [kafka.new_cluster_id() for _ in range(5000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)
