@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lakehouse.bronze.job import explain, starting_offsets
+from lakehouse.bronze.job import explain, starting_offsets, stream_master
 from lakehouse.bronze.progress import heartbeat_file, merge_offsets, progress_file, write_json
 from lakehouse.bronze.status import bronze_status, healthy, stale_after, stalled_after, status_table
 from pinlake.settings import Settings
@@ -106,3 +106,11 @@ def test_batch_mark_reads_bronze_marks_and_nothing_else():
     assert batch_mark('{"app": "pinlake-bronze-q", "batch": 12}') == ("pinlake-bronze-q", 12)
     for other in (None, "", "gold inputs", '{"silver.pins": 3}', '["app", 1]', '{"app": "a", "batch": "x"}'):
         assert batch_mark(other) is None, other
+
+
+@pytest.mark.parametrize("master, expected", [
+    ("local[*]", "local[4]"), ("local[2]", "local[4]"), ("local[1]", "local[2]"),
+    ("local", "local"), ("spark://127.0.0.1:7077", "spark://127.0.0.1:7077"), ("local[2,3]", "local[2,3]"),
+])
+def test_the_stream_runs_two_task_threads_per_core_on_a_local_master(master, expected):
+    assert stream_master(master, cores=2) == expected
