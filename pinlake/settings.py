@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Micro-batch interval of the bronze stream (Kafka -> Delta bronze)."
     )
     bronze_max_offsets_per_trigger: int = Field(
-        250_000, gt=0, description="Most Kafka records one bronze micro-batch reads (bounds catch-up batches)."
+        500_000, gt=0, description="Most Kafka records one bronze micro-batch reads (bounds catch-up batches)."
     )
     bronze_fail_on_data_loss: bool = Field(
         True, description="Stop the bronze stream when Kafka already deleted offsets it still needs."
