@@ -8,10 +8,18 @@ Starts its own Kafka broker and ingest API (`pinlake api`) in a temporary data r
    the rate at which it works the backlog off, from its micro-batch progress: Kafka ->
    bronze events/s at saturation, and its ratio to the ingest rate;
 3. steady: sends at a fixed rate (default: the baseline ingest rate) for a while with bronze
-   running; samples the lag every second (it must not grow) and, for every event, the time
-   from the API's 200 to the Delta commit that made its row visible in bronze (p50/p95).
+   running; samples the lag every second and right after each micro-batch, and, for every
+   event, the time from the API's 200 to the Delta commit that made its row visible in bronze
+   (p50/p95).
 
-Targets: drain rate >= ingest rate; steady lag does not grow; p95 <= 2 x trigger + 5 s.
+The lag is a saw-tooth: it climbs while a batch runs and drops when the batch commits. Whether
+it grows is read off the troughs, the lag right after each batch's commit: their least-squares
+slope over the steady phase (its first batch left out: the drain's last ones may still run).
+A slope over the per-second samples of a 30 s window swung by several percent of the rate
+either way from run to run with where the teeth fell; it is printed too.
+
+Targets: drain rate >= ingest rate; steady lag does not grow (trough slope at most 2% of the
+sending rate); p95 <= 2 x trigger + 5 s.
 Run:  .venv/bin/python bench/bronze.py [--events N] [--steady-seconds 60] [--rate N] [--json]
 """
 
@@ -139,6 +147,8 @@ def steady(settings: Settings, client: httpx.Client, events: list[dict], rate: f
     watcher.start()
     acked: dict[str, float] = {}
     lags: list[tuple[float, int]] = []
+    troughs: list[tuple[float, int]] = []  # the lag right after each micro-batch committed
+    last_batch = (read_json(progress_file(settings)) or {}).get("batch_id")
     started, sent, next_lag = time.perf_counter(), 0, 0.0
     while time.perf_counter() - started < seconds:
         chunk = [events[(sent + i) % len(events)] for i in range(batch)]
@@ -146,6 +156,10 @@ def steady(settings: Settings, client: httpx.Client, events: list[dict], rate: f
         acked.update({event_id: at for event_id in ids})
         sent += batch
         now = time.perf_counter() - started
+        batch_id = (read_json(progress_file(settings)) or {}).get("batch_id")
+        if batch_id != last_batch:
+            last_batch = batch_id
+            troughs.append((now, lag(settings)))
         if now >= next_lag:
             lags.append((now, lag(settings)))
             next_lag = now + 1.0
@@ -160,7 +174,8 @@ def steady(settings: Settings, client: httpx.Client, events: list[dict], rate: f
             "visible": len(latencies), "p50_s": statistics.median(latencies) if latencies else float("nan"),
             "p95_s": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
             "max_s": latencies[-1] if latencies else float("nan"),
-            "lag_slope_per_s": _slope(half), "lag_first": lags[0][1] if lags else None,
+            "lag_slope_per_s": _slope(half), "trough_slope_per_s": _slope([p for p in troughs[1:] if p[1] is not None]),
+            "troughs": len(troughs), "lag_first": lags[0][1] if lags else None,
             "lag_last": lags[-1][1] if lags else None, "lag_max": max((n for _, n in lags if n is not None),
                                                                        default=None)}
 
@@ -191,12 +206,14 @@ def report(results: dict, args, trigger: float) -> None:
           f"start to caught up {dr['startup_to_caught_up_s']:.0f}s")
     print(f"steady: sent {st['events']} ({st['events_per_s']:.0f} events/s); lag first/last/max "
           f"{st['lag_first']}/{st['lag_last']}/{st['lag_max']} events; lag slope (2nd half) "
-          f"{st['lag_slope_per_s']:+.1f} events/s ({st['lag_slope_per_s'] / st['events_per_s']:+.1%} of the rate)")
+          f"{st['lag_slope_per_s']:+.1f} events/s ({st['lag_slope_per_s'] / st['events_per_s']:+.1%} of the rate); "
+          f"after each batch (slope over {st['troughs'] - 1} batches) {st['trough_slope_per_s']:+.1f} events/s "
+          f"({st['trough_slope_per_s'] / st['events_per_s']:+.1%} of the rate)")
     print(f"latency API 200 -> visible in bronze: p50 {st['p50_s']:.2f}s  p95 {st['p95_s']:.2f}s  "
           f"max {st['max_s']:.2f}s  ({st['visible']}/{st['events']} seen); p95 / target "
           f"{st['p95_s'] / (2 * trigger + 5):.2f}")
-    keeps_up = st["lag_slope_per_s"] <= 0.02 * st["events_per_s"]
-    print("targets: drain >= ingest rate: {}; steady lag does not grow (slope <= 2% of rate): {}; "
+    keeps_up = st["trough_slope_per_s"] <= 0.02 * st["events_per_s"]
+    print("targets: drain >= ingest rate: {}; steady lag does not grow (slope after each batch <= 2% of rate): {}; "
           "p95 <= 2 x trigger + 5 s = {:g}s: {}".format(
               _ok(dr["events_per_s"] >= base["events_per_s"]), _ok(keeps_up), 2 * trigger + 5,
               _ok(st["p95_s"] <= 2 * trigger + 5)))
