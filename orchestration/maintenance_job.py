@@ -50,6 +50,7 @@ def maintain(spark: SparkSession, name: str, root: str, retention_hours: int) ->
     if retention_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"retention_hours={retention_hours}: VACUUM keeps at least {MIN_RETENTION_HOURS} hours")
     table = DeltaTable.forPath(spark, table_path(name, root))
+    # First: run after OPTIMIZE and VACUUM, Delta's clean-up removed no expired file (seen in a probe).
     checkpoint_and_clean_log(spark, table_path(name, root))
     metrics = table.optimize().executeCompaction().collect()[0]["metrics"]
     table.vacuum(float(retention_hours))
@@ -65,7 +66,8 @@ def checkpoint_and_clean_log(spark: SparkSession, path: str) -> None:
     """
     jvm = spark.sparkContext._jvm
     log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    log.checkpointAndCleanUpDeltaLog(log.unsafeVolatileSnapshot(), jvm.scala.Option.empty())
+    none = jvm.scala.Option.empty()
+    log.checkpointAndCleanUpDeltaLog(log.update(False, none, none), none)  # the latest version, read now
 
 
 def run(spark: SparkSession, root: str, retention_hours: int) -> list[dict]:
