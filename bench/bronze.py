@@ -50,8 +50,9 @@ from lakehouse.bronze.progress import progress_file, read_json  # noqa: E402
 from lakehouse.bronze.schema import TOPIC_TABLES  # noqa: E402
 from lakehouse.bronze.service import BRONZE  # noqa: E402
 from lakehouse.bronze.status import bronze_status  # noqa: E402
+from pinlake.kafka import KAFKA  # noqa: E402
 from pinlake.settings import Settings  # noqa: E402
-from pinlake.supervisor import KAFKA, Supervisor, wait_until  # noqa: E402
+from pinlake.supervisor import Supervisor, wait_until  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 

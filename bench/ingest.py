@@ -41,8 +41,9 @@ from ingest.emulator import generate  # noqa: E402
 from ingest.producer import new_event_ids, producer_config  # noqa: E402
 from ingest.service import API, api_url, ready  # noqa: E402
 from ingest.validation import parse_record  # noqa: E402
+from pinlake.kafka import KAFKA  # noqa: E402
 from pinlake.settings import TOPICS, Settings  # noqa: E402
-from pinlake.supervisor import KAFKA, Supervisor, wait_until  # noqa: E402
+from pinlake.supervisor import Supervisor, wait_until  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 

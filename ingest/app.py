@@ -152,7 +152,7 @@ def _endpoint(route: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The ingest API for these settings (default: the process's settings)."""
+    """The ingest API for these settings (default: the process's settings); `pinlake.http` adds the read side."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -177,11 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
              responses=ERROR_RESPONSES["batch"])(_endpoint("events"))
     app.post("/events/", include_in_schema=False)(_endpoint("events"))
     _add_probes(app)
-    from serving.api import create_router  # the read side: /gold/{table} and /dashboard
-    app.include_router(create_router(settings))
-    from quality.docs import mount_data_docs  # the Data Docs site under /quality/
-    mount_data_docs(app, settings)
-    install_openapi(app, secured=settings.api_key is not None)
+    install_openapi(app, secured=settings.api_key is not None)  # built at the first request: later routes too
     return app
 
 

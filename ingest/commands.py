@@ -1,4 +1,4 @@
-"""`pinlake api` and `pinlake emit`."""
+"""`pinlake emit`: send generated or recorded events to the ingest API."""
 
 from __future__ import annotations
 
@@ -7,22 +7,6 @@ from pathlib import Path
 import typer
 
 from pinlake.settings import get_settings
-
-
-def api(
-    host: str = typer.Option(None, help="Address to bind; default PINLAKE_API_HOST."),
-    port: int = typer.Option(None, help="Port; default PINLAKE_API_PORT."),
-    workers: int = typer.Option(1, help="uvicorn worker processes (each has its own producer)."),
-    access_log: bool = typer.Option(False, "--access-log", help="Log every request (costs throughput)."),
-    log_level: str = typer.Option("info", help="uvicorn log level."),
-) -> None:
-    """Run the ingest API in the foreground (uvicorn)."""
-    import uvicorn
-
-    settings = get_settings()
-    uvicorn.run("ingest.app:create_app", factory=True, host=host or settings.api_host,
-                port=port or settings.api_port, workers=workers, access_log=access_log,
-                log_level=log_level, timeout_graceful_shutdown=15)
 
 
 def emit(
@@ -99,6 +83,5 @@ def _report(summary) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ingest commands to the `pinlake` command line."""
-    app.command("api")(api)
+    """Add `pinlake emit` to the command line."""
     app.command("emit")(emit)

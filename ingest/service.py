@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
 from pinlake.settings import Settings
-from pinlake.supervisor import Service, ServiceFailed, Supervisor, wait_until
+from pinlake.supervisor import Service
 
 
 def api_url(settings: Settings) -> str:
@@ -42,16 +40,3 @@ def ready(settings: Settings, timeout: float = 3.0) -> bool:
         return httpx.get(f"{api_url(settings)}/readyz", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-@contextmanager
-def running_api(settings: Settings, ready_within: float = 60.0) -> Iterator[str]:
-    """Run the API under the supervisor until the block ends; yields its URL once it is ready."""
-    supervisor = Supervisor(settings, [API])
-    supervisor.start(API)
-    try:
-        if not wait_until(lambda: ready(settings), ready_within, interval=0.2):
-            raise ServiceFailed(f"the API never became ready; see {supervisor.log_file(API.name)}")
-        yield api_url(settings)
-    finally:
-        supervisor.stop(API)

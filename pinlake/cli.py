@@ -21,9 +21,10 @@ err = Console(stderr=True)
 
 
 def _supervisor():
+    from pinlake.services import all_services
     from pinlake.supervisor import Supervisor
 
-    return Supervisor(get_settings())
+    return Supervisor(get_settings(), all_services())
 
 
 def _say(name: str, what: str) -> None:
@@ -75,6 +76,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
 
 from ingest.commands import register as _register_ingest  # noqa: E402
 _register_ingest(app)
+from pinlake.http import register as _register_http  # noqa: E402
+_register_http(app)
 from serving.commands import register as _register_serving  # noqa: E402
 _register_serving(app)
 from quality.commands import register as _register_quality  # noqa: E402

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pinlake import jvm
 from pinlake.settings import TOPICS, Settings
+from pinlake.supervisor import Service
 
 # librdkafka's syslog level for probes: connection-refused while a broker starts is expected.
 QUIET = 2
@@ -189,3 +190,14 @@ def _await_leaders(bootstrap: str, partitions: int, timeout: float) -> None:
                 time.sleep(0.2)
     finally:
         consumer.close()
+
+
+KAFKA = Service(
+    name="kafka",
+    command=command,
+    address=lambda s: s.bootstrap,
+    healthy=lambda s: healthy(s.bootstrap),
+    prepare=prepare,
+    after_start=lambda s: create_topics(s.bootstrap, s.kafka_partitions),
+    extra=lambda s: {"bootstrap": s.bootstrap},
+)

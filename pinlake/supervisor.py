@@ -19,7 +19,6 @@ from pathlib import Path
 
 import psutil
 
-from pinlake import kafka
 from pinlake.settings import Settings
 
 
@@ -36,30 +35,6 @@ class Service:
     stop_signal: int = signal.SIGTERM
     start_timeout: float = 90.0
     extra: Callable[[Settings], dict] = field(default=lambda s: {})
-
-
-KAFKA = Service(
-    name="kafka",
-    command=kafka.command,
-    address=lambda s: s.bootstrap,
-    healthy=lambda s: kafka.healthy(s.bootstrap),
-    prepare=kafka.prepare,
-    after_start=lambda s: kafka.create_topics(s.bootstrap, s.kafka_partitions),
-    extra=lambda s: {"bootstrap": s.bootstrap},
-)
-
-
-def all_services() -> list[Service]:
-    """Every local service in start order; `down` stops them in reverse.
-
-    Each area defines its Service next to its code and is listed here (imports inside, so
-    that importing the supervisor stays cheap and free of cycles).
-    """
-    from ingest.service import API
-    from lakehouse.bronze.service import BRONZE
-    from orchestration.service import AIRFLOW
-
-    return [KAFKA, API, BRONZE, AIRFLOW]
 
 
 class ServiceFailed(RuntimeError):
@@ -80,9 +55,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 class Supervisor:
     """Starts, inspects and stops the local services of one data root."""
 
-    def __init__(self, settings: Settings, services: list[Service] | None = None):
+    def __init__(self, settings: Settings, services: list[Service]):
         self.settings = settings
-        self.services = services if services is not None else all_services()
+        self.services = services
         self._children: dict[str, subprocess.Popen] = {}
 
     def _pid_file(self, name: str) -> Path:

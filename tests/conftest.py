@@ -46,7 +46,8 @@ def processes_of(data_root: Path) -> list[psutil.Process]:
 @pytest.fixture(scope="session")
 def kafka_settings(tmp_path_factory) -> Settings:
     """A real single-node Kafka broker (KRaft) with the contract's topics, for the session."""
-    from pinlake.supervisor import KAFKA, Supervisor
+    from pinlake.kafka import KAFKA
+    from pinlake.supervisor import Supervisor
 
     settings = make_settings(tmp_path_factory.mktemp("kafka-stack"))
     supervisor = Supervisor(settings, [KAFKA])

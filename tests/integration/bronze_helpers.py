@@ -22,7 +22,8 @@ PINLAKE = [sys.executable, "-m", "pinlake.cli"]
 @contextmanager
 def fresh_stack(data_root: Path, **overrides):
     """A broker of its own (empty topics) and a data root; nothing left running afterwards."""
-    from pinlake.supervisor import KAFKA, Supervisor
+    from pinlake.kafka import KAFKA
+    from pinlake.supervisor import Supervisor
 
     settings = make_settings(data_root, **overrides)
     supervisor = Supervisor(settings, [KAFKA])

@@ -1,15 +1,18 @@
-"""Helpers of the ingest integration tests: settings for an API process, reading Kafka back."""
+"""Helpers of the ingest integration tests: an API process, its settings, reading Kafka back."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pinlake.settings import TOPICS, Settings
-from pinlake.supervisor import wait_until
+from ingest.service import API, api_url, ready
+from pinlake.supervisor import ServiceFailed, Supervisor, wait_until
 from tests.conftest import free_port
 
 
@@ -70,3 +73,16 @@ def read_since(bootstrap: str, since: dict[tuple[str, int], int], timeout: float
         return messages
     finally:
         consumer.close()
+
+
+@contextmanager
+def running_api(settings: Settings, ready_within: float = 60.0) -> Iterator[str]:
+    """Run the API under the supervisor until the block ends; yields its URL once it is ready."""
+    supervisor = Supervisor(settings, [API])
+    supervisor.start(API)
+    try:
+        if not wait_until(lambda: ready(settings), ready_within, interval=0.2):
+            raise ServiceFailed(f"the API never became ready; see {supervisor.log_file(API.name)}")
+        yield api_url(settings)
+    finally:
+        supervisor.stop(API)

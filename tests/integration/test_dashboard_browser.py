@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from ingest.service import running_api
 from serving.catalog import GOLD_TABLES
 from tests.browser import dom_after_scripts, screenshot
 from tests.conftest import make_settings
+from tests.integration.ingest_helpers import running_api
 from tests.serving_data import write_gold
 
 pytestmark = pytest.mark.integration

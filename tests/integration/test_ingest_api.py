@@ -8,9 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from ingest.service import running_api
 from pinlake.settings import TOPICS
-from tests.integration.ingest_helpers import api_settings, high_watermarks, read_since
+from tests.integration.ingest_helpers import api_settings, high_watermarks, read_since, running_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 KEY = "s3cret-key"

@@ -9,9 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from ingest.emulator import count_events, generate
-from ingest.service import running_api
 from pinlake.settings import TOPICS
-from tests.integration.ingest_helpers import api_settings, high_watermarks, read_since
+from tests.integration.ingest_helpers import api_settings, high_watermarks, read_since, running_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]

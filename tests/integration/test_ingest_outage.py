@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from ingest.emulator import count_events
-from ingest.service import running_api
-from pinlake.supervisor import KAFKA, Supervisor, wait_until
+from pinlake.kafka import KAFKA
+from pinlake.supervisor import Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
-from tests.integration.ingest_helpers import high_watermarks, read_since
+from tests.integration.ingest_helpers import high_watermarks, read_since, running_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

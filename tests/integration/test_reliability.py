@@ -41,7 +41,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 
-from ingest.app import create_app
+from pinlake.http import create_app
 from ingest.emulator import generate
 from ingest.service import API, api_url, ready
 from lakehouse import tables
@@ -50,8 +50,9 @@ from lakehouse.bronze.schema import TOPIC_TABLES
 from lakehouse.bronze.service import BRONZE
 from lakehouse.bronze.writer import last_batch
 from pinlake.demo import wait_for_bronze
+from pinlake.kafka import KAFKA
 from pinlake.settings import Settings
-from pinlake.supervisor import KAFKA, Supervisor, wait_until
+from pinlake.supervisor import Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
 from tests.integration.bronze_helpers import watermarks
 from tests.integration.ingest_helpers import read_since

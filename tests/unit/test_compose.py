@@ -81,7 +81,7 @@ def test_every_pinlake_command_a_service_runs_exists(compose):
 
 def test_services_run_the_commands_the_local_stack_runs(compose):
     from pinlake.settings import Settings
-    from pinlake.supervisor import all_services
+    from pinlake.services import all_services
 
     local = {s.name: s.command(Settings(_env_file=None)) for s in all_services()}
     for name, (subcommand, *_) in _pinlake_commands(compose):

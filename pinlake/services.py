@@ -1,0 +1,15 @@
+"""The local stack's services, in start order: what `pinlake up` starts and `down` stops (in reverse)."""
+
+from __future__ import annotations
+
+from pinlake.supervisor import Service
+
+
+def all_services() -> list[Service]:
+    """Kafka, the ingest API, the bronze stream and Airflow; each area defines its own Service."""
+    from ingest.service import API
+    from lakehouse.bronze.service import BRONZE
+    from orchestration.service import AIRFLOW
+    from pinlake.kafka import KAFKA
+
+    return [KAFKA, API, BRONZE, AIRFLOW]
