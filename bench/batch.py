@@ -29,10 +29,6 @@ from bench import batch_data, batch_duckdb  # noqa: E402
 from pinlake.settings import Settings, get_settings  # noqa: E402
 
 
-def _no_gate(*args, **kwargs) -> None:
-    return None
-
-
 def _timed(fn, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)
@@ -58,9 +54,8 @@ def bench_size(spark, base: Settings, events: int, increment: float, gate: bool,
     prep, _ = _timed(batch_data.prepare, spark, root, 0, postings)
     print(f"[{events:,}] bronze prepared in {prep:.1f}s (not timed)", flush=True)
 
-    check = {} if gate else {"check": _no_gate}
-    silver_s, summaries = _timed(silver_job.run, spark, settings, "bench-full", **check)
-    gold_s, _ = _timed(gold_job.run, spark, settings, "bench-full", **check)
+    silver_s, summaries = _timed(silver_job.run, spark, settings, "bench-full", gated=gate)
+    gold_s, _ = _timed(gold_job.run, spark, settings, "bench-full", gated=gate)
     print(f"[{events:,}] spark silver {silver_s:.1f}s, gold {gold_s:.1f}s", flush=True)
     spark_counts = _silver_counts(spark, root)
     duck_s, duck_counts = _timed(batch_duckdb.run, root, threads)
@@ -70,7 +65,7 @@ def bench_size(spark, base: Settings, events: int, increment: float, gate: bool,
 
     new_postings = max(1, int(postings * increment))
     batch_data.prepare(spark, root, postings, new_postings)
-    incr_s, incr = _timed(silver_job.run, spark, settings, "bench-incremental", **check)
+    incr_s, incr = _timed(silver_job.run, spark, settings, "bench-incremental", gated=gate)
     spark_s = silver_s + gold_s
     return {
         "events": 3 * postings, "new_events": 3 * new_postings,
@@ -110,11 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
-    from lakehouse.silver.job import SESSION_CONF
-    from lakehouse.spark import get_spark
+    from lakehouse.spark import BATCH_CONF, get_spark
 
     settings = get_settings()
-    spark = get_spark("pinlake-bench-batch", settings, conf=SESSION_CONF)
+    spark = get_spark("pinlake-bench-batch", settings, conf=BATCH_CONF)
     results = []
     for events in args.events:
         results.append(bench_size(spark, settings, events, args.increment, args.gate, args.duckdb_threads))

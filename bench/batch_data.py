@@ -14,9 +14,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse import tables
+from lakehouse.bronze.schema import EVENT_TABLES
+from pinlake.settings import TOPICS
 
-BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
-TOPIC = {"pin": "pinterest.pin", "geo": "pinterest.geo", "user": "pinterest.user"}
+TOPIC = TOPICS
 START_SECONDS = 1_577_836_800  # 2020-01-01T00:00:00Z
 CATEGORIES = ["art", "beauty", "christmas", "diy-and-crafts", "education", "event-planning", "finance",
               "home-decor", "mens-fashion", "quotes", "tattoos", "travel", "vehicles"]
@@ -157,6 +158,7 @@ def events(spark: SparkSession, kind: str, first: int, count: int) -> DataFrame:
 
 def prepare(spark: SparkSession, root: str, first_posting: int, postings: int) -> int:
     """Append the three topics' bronze rows for `postings` postings; returns the number of events."""
-    for kind, table in BRONZE.items():
-        tables.append(events(spark, kind, first_posting, postings), table, root, partition_by=["ingest_date"])
+    for kind, topic in TOPICS.items():
+        tables.ensure(spark, EVENT_TABLES[topic], root)
+        tables.append(events(spark, kind, first_posting, postings), EVENT_TABLES[topic].name, root)
     return 3 * postings

@@ -46,7 +46,7 @@ import httpx  # noqa: E402
 from ingest.emulator import generate  # noqa: E402
 from ingest.service import API, api_url, ready  # noqa: E402
 from lakehouse import tables  # noqa: E402
-from lakehouse.bronze.progress import progress_file, read_json  # noqa: E402
+from lakehouse.bronze.state import offsets_file, read_json  # noqa: E402
 from lakehouse.bronze.schema import TOPIC_TABLES  # noqa: E402
 from lakehouse.bronze.service import BRONZE  # noqa: E402
 from lakehouse.bronze.status import bronze_status  # noqa: E402
@@ -89,12 +89,12 @@ def drain(settings: Settings, supervisor: Supervisor, backlog: int) -> dict:
     started = time.perf_counter()
     thread = threading.Thread(target=supervisor.start, args=(BRONZE,), daemon=True)
     thread.start()
-    while _held(read_json(progress_file(settings))) < backlog and time.perf_counter() - started < 1800:
-        progress = read_json(progress_file(settings))
+    while _held(read_json(offsets_file(settings))) < backlog and time.perf_counter() - started < 1800:
+        progress = read_json(offsets_file(settings))
         if progress and progress.get("batch_id") is not None:
             samples.setdefault(progress["batch_id"], (time.perf_counter(), _held(progress)))
         time.sleep(0.05)  # sampling a file, not waiting for a condition
-    samples.setdefault(-1, (time.perf_counter(), _held(read_json(progress_file(settings)))))
+    samples.setdefault(-1, (time.perf_counter(), _held(read_json(offsets_file(settings)))))
     thread.join(600)
     (t0, n0), (t1, n1) = min(samples.values()), max(samples.values())
     rate = (n1 - n0) / (t1 - t0) if t1 > t0 and n1 > n0 else float("nan")
@@ -149,7 +149,7 @@ def steady(settings: Settings, client: httpx.Client, events: list[dict], rate: f
     acked: dict[str, float] = {}
     lags: list[tuple[float, int]] = []
     troughs: list[tuple[float, int]] = []  # the lag right after each micro-batch committed
-    last_batch = (read_json(progress_file(settings)) or {}).get("batch_id")
+    last_batch = (read_json(offsets_file(settings)) or {}).get("batch_id")
     started, sent, next_lag = time.perf_counter(), 0, 0.0
     while time.perf_counter() - started < seconds:
         chunk = [events[(sent + i) % len(events)] for i in range(batch)]
@@ -157,7 +157,7 @@ def steady(settings: Settings, client: httpx.Client, events: list[dict], rate: f
         acked.update({event_id: at for event_id in ids})
         sent += batch
         now = time.perf_counter() - started
-        batch_id = (read_json(progress_file(settings)) or {}).get("batch_id")
+        batch_id = (read_json(offsets_file(settings)) or {}).get("batch_id")
         if batch_id != last_batch:
             last_batch = batch_id
             troughs.append((now, lag(settings)))

@@ -1,15 +1,15 @@
-"""Quality-gate cost: time of quality.gate.check against the un-gated Delta write of the same candidate.
+"""Quality-gate cost: time of quality.gate.validate against the un-gated Delta write of the same candidate.
 
 Default mode, per table: generates (untimed) silver candidates of --rows entities each (pins, geo, users sharing `ind`,
-plus a quarantine of rows/100) and the eight gold candidates aggregated from them, each cached
+plus a quarantine of rows/100) and the gold candidates the gold job builds from them, each cached
 and counted first so that both timings read the same materialised rows. Then, per table:
   write - tables.overwrite of the candidate (the baseline: publication without a gate)
-  gate  - quality.gate.check of the candidate (GX validation + quality.results + Data Docs page)
+  gate  - quality.gate.validate of the candidate (GX validation + quality.results + Data Docs page)
 and prints both, the totals and the ratio gate/write.
 
 --jobs mode, the whole pipeline: writes bronze tables of --events events (a third each pins,
 geo, users; 1% of pins dirty, for the quarantine), then runs the real silver job and gold job
-twice on fresh lakehouses, un-gated (a no-op check) and gated (quality.gate.check), after an
+twice on fresh lakehouses, un-gated and gated (quality.gate.validate), after an
 untimed un-gated warm-up at a tiny scale. Prints both run times, the time the gates add, and
 the ratio gated/un-gated.
 Run: .venv/bin/python bench/quality.py [--rows N | --jobs --events N] [--master local[2]]
@@ -26,9 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lakehouse import tables  # noqa: E402
+from lakehouse.bronze.schema import EVENT_TABLES  # noqa: E402
+from lakehouse.silver.reasons import Reason  # noqa: E402
 from lakehouse.spark import get_spark  # noqa: E402
-from pinlake.settings import Settings  # noqa: E402
-from quality.gate import check  # noqa: E402
+from pinlake.settings import TOPICS, Settings  # noqa: E402
+from quality.gate import validate  # noqa: E402
 
 _T0 = "timestamp'2018-01-01 00:00:00'"
 _PROV = (f"md5(concat('e', id)) AS event_id, {_T0} AS received_at, CAST(id % 3 AS INT) AS source_partition, "
@@ -49,56 +51,18 @@ SILVER_SQL = {
         {_PROV} FROM range({{rows}})""",
     "silver.users": f"""SELECT id AS ind, concat('User ', id) AS user_name, CAST(id % 90 + 10 AS INT) AS age,
         {_T0} + make_interval(0, 0, 0, CAST(id % 1500 AS INT)) AS date_joined, {_PROV} FROM range({{rows}})""",
-    "silver.quarantine": f"""SELECT 'pinterest.pin' AS source_topic, CAST(id % 3 AS INT) AS source_partition,
+    "silver.quarantine": f"""SELECT '{TOPICS["pin"]}' AS source_topic, CAST(id % 3 AS INT) AS source_partition,
         id AS source_offset, md5(CAST(id AS STRING)) AS event_id, {_T0} AS received_at, '{{{{' AS raw,
-        array('malformed_json') AS reasons, {_T0} AS quarantined_at FROM range({{rows}} DIV 100)""",
+        array('{Reason.MALFORMED_JSON}') AS reasons, {_T0} AS quarantined_at FROM range({{rows}} DIV 100)""",
 }
-_AGE_GROUP = ("CASE WHEN age < 18 THEN 'under 18' WHEN age <= 24 THEN '18-24' WHEN age <= 35 THEN '25-35' "
-              "WHEN age <= 50 THEN '36-50' ELSE '50+' END")
-_JOINED = f"""SELECT p.category, p.follower_count, p.poster_name, g.country, year(g.event_time) AS post_year,
-    {_AGE_GROUP} AS age_group, year(u.date_joined) AS join_year
-    FROM pins p JOIN geo g ON p.ind = g.ind JOIN users u ON p.ind = u.ind"""
-
-
-def _top(key: str) -> str:
-    return f"""SELECT {key}, category, n AS category_count FROM (SELECT {key}, category, n,
-        row_number() OVER (PARTITION BY {key} ORDER BY n DESC, category) AS r FROM
-        (SELECT {key}, category, count(*) AS n FROM joined WHERE category IS NOT NULL GROUP BY {key}, category))
-        WHERE r = 1"""
-
-
-def _median(*keys: str) -> str:
-    cols = ", ".join(keys)
-    return f"""SELECT {cols}, percentile(follower_count, 0.5) AS median_follower_count FROM joined
-        WHERE follower_count IS NOT NULL GROUP BY {cols}"""
-
-
-GOLD_SQL = {
-    "gold.category_by_country": _top("country"),
-    "gold.category_by_year": _top("post_year"),
-    "gold.top_user_by_country": """SELECT country, max_by(poster_name, follower_count) AS poster_name,
-        max(follower_count) AS follower_count FROM joined WHERE poster_name IS NOT NULL GROUP BY country""",
-    "gold.category_by_age_group": _top("age_group"),
-    "gold.median_followers_by_age_group": _median("age_group"),
-    "gold.users_joined_by_year": """SELECT year(date_joined) AS join_year, count(*) AS number_users_joined
-        FROM users WHERE date_joined IS NOT NULL GROUP BY year(date_joined)""",
-    "gold.median_followers_by_join_year": _median("join_year"),
-    "gold.median_followers_by_age_group_and_join_year": _median("age_group", "join_year"),
-}
-
-
 def candidates(spark, rows: int) -> dict:
     """Every gated table's candidate, cached and materialised (untimed)."""
-    found = {}
-    for table, sql in SILVER_SQL.items():
-        found[table] = spark.sql(sql.format(rows=rows)).cache()
-        found[table].count()
-    for name in ("pins", "geo", "users"):
-        found[f"silver.{name}"].createOrReplaceTempView(name)
-    spark.sql(_JOINED).createOrReplaceTempView("joined")
-    for table, sql in GOLD_SQL.items():
-        found[table] = spark.sql(sql).cache()
-        found[table].count()
+    from lakehouse.gold.job import build_all
+
+    found = {table: spark.sql(sql.format(rows=rows)) for table, sql in SILVER_SQL.items()}
+    found.update(build_all(found)[0])
+    for frame in found.values():
+        frame.cache().count()
     return found
 
 
@@ -113,7 +77,7 @@ def measure(spark, frames: dict, settings: Settings) -> list[tuple[str, int, flo
     results = []
     for table, frame in frames.items():
         write = _timed(lambda: tables.overwrite(frame, table, root=settings.lakehouse))
-        gate = _timed(lambda: check(spark, frame, table, "bench", settings=settings))
+        gate = _timed(lambda: validate(spark, frame, table, "bench", settings=settings))
         results.append((table, frame.count(), write, gate))
     return results
 
@@ -131,24 +95,24 @@ def report(results: list, rows: int, master: str) -> None:
 
 
 _BRONZE_VALUES = {
-    "bronze.pin_events": ("pinterest.pin", "unique_id", """to_json(named_struct('index', id, 'unique_id', {uuid},
+    TOPICS["pin"]: ("unique_id", """to_json(named_struct('index', id, 'unique_id', {uuid},
         'title', concat('Title ', id), 'description', 'A pin', 'poster_name', concat('poster', id % 5000),
         'follower_count', IF(id % 100 = 0, 'lots', concat(id % 900, 'k')), 'tag_list', 'a,b,c',
         'is_image_or_video', 'image', 'image_src', concat('https://i.pinimg.com/', id, '.jpg'), 'downloaded', 1,
         'save_location', 'Local save in /data/art',
         'category', element_at(array('art', 'travel', 'food', 'diy', 'beauty'), CAST(id % 5 AS INT) + 1)))"""),
-    "bronze.geo_events": ("pinterest.geo", "ind", """to_json(named_struct('ind', id,
+    TOPICS["geo"]: ("ind", """to_json(named_struct('ind', id,
         'timestamp', date_format({t0} + make_interval(0, 0, 0, CAST(id % 2000 AS INT)), 'yyyy-MM-dd HH:mm:ss'),
         'latitude', (id % 180) - 89.5, 'longitude', (id % 360) - 179.5, 'country', concat('Country ', id % 200)))"""),
-    "bronze.user_events": ("pinterest.user", "ind", """to_json(named_struct('ind', id, 'first_name', 'Ann',
+    TOPICS["user"]: ("ind", """to_json(named_struct('ind', id, 'first_name', 'Ann',
         'last_name', concat('Lee', id), 'age', id % 90 + 10,
         'date_joined', date_format({t0} + make_interval(0, 0, 0, CAST(id % 1500 AS INT)), "yyyy-MM-dd'T'HH:mm:ss")))"""),
 }
 
 
-def bronze(spark, table: str, postings: int):
-    """One bronze table of `postings` events, as the bronze stream would have written it."""
-    topic, key, value = _BRONZE_VALUES[table]
+def bronze(spark, topic: str, postings: int):
+    """One bronze table's `postings` events, as the bronze stream would have written them."""
+    key, value = _BRONZE_VALUES[topic]
     uuid = _UUID.replace("substr(h", "substr(md5(CAST(id AS STRING))")
     key_sql = uuid if key == "unique_id" else "CAST(id AS STRING)"
     return spark.sql(f"""SELECT md5(concat('{topic}', id)) AS event_id, {_T0} AS received_at, {key_sql} AS key,
@@ -163,12 +127,11 @@ def run_jobs(spark, root: Path, postings: int, gated: bool) -> tuple[float, floa
     from lakehouse.silver import job as silver_job
 
     settings = Settings(data_root=root, spark_master=spark.sparkContext.master)
-    for table in _BRONZE_VALUES:
-        tables.overwrite(bronze(spark, table, postings), table, root=settings.lakehouse, partition_by=["ingest_date"])
-    silver_check = silver_job.gate_check if gated else (lambda *args: None)
-    gold_check = gold_job.gate_check if gated else (lambda *args: None)
-    silver = _timed(lambda: silver_job.run(spark, settings, "bench-silver", check=silver_check))
-    gold = _timed(lambda: gold_job.run(spark, settings, "bench-gold", check=gold_check))
+    for topic, spec in EVENT_TABLES.items():
+        tables.ensure(spark, spec, settings.lakehouse)
+        tables.append(bronze(spark, topic, postings), spec.name, settings.lakehouse)
+    silver = _timed(lambda: silver_job.run(spark, settings, "bench-silver", gated=gated))
+    gold = _timed(lambda: gold_job.run(spark, settings, "bench-gold", gated=gated))
     return silver, gold
 
 
@@ -205,7 +168,7 @@ def main() -> None:
             spark.stop()
             return
         frames = candidates(spark, args.rows)
-        check(spark, frames["silver.users"].limit(10), "silver.users", "warm-up", settings=settings)
+        validate(spark, frames["silver.users"].limit(10), "silver.users", "warm-up", settings=settings)
         report(measure(spark, frames, settings), args.rows, args.master)
         spark.stop()
 

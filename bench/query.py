@@ -1,6 +1,6 @@
 """Query latency: pinlake's DuckDB-over-Delta path against the same data as native DuckDB tables.
 
-Prepares (untimed) silver tables of --rows postings and the eight gold tables derived from them,
+Prepares (untimed) silver tables of --rows postings and the gold tables derived from them,
 as Delta tables in a temporary lakehouse. Then times, per query, p50/p95 of:
   serving - one long-lived engine (the API's path: snapshot cache, one stat per table per query)
   cold    - a new engine per query, lazy scans (the `pinlake query` path: reads the Delta log each time)
@@ -23,35 +23,13 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.batch_duckdb import gold_sql  # noqa: E402
+from lakehouse.gold.tables import gold_tables  # noqa: E402
 from lakehouse.tables import table_path  # noqa: E402
 from serving.engine import Lakehouse  # noqa: E402
 
 CATEGORIES = ["art", "travel", "food", "diy", "beauty", "fashion", "finance", "quotes", "tattoos", "vehicles"]
 COUNTRIES = [f"Country {i:03d}" for i in range(200)]
-AGE_GROUP = ("CASE WHEN age < 18 THEN 'under 18' WHEN age <= 24 THEN '18-24' WHEN age <= 35 THEN '25-35' "
-             "WHEN age <= 50 THEN '36-50' ELSE '50+' END")
-GOLD_SQL = {
-    "category_by_country": """SELECT country, arg_max(category, n) AS category, max(n) AS category_count FROM
-        (SELECT g.country, p.category, count(*) AS n FROM pins p JOIN geo g USING (ind) GROUP BY ALL) GROUP BY country""",
-    "category_by_year": """SELECT post_year, arg_max(category, n) AS category, max(n) AS category_count FROM
-        (SELECT year(g.event_time) AS post_year, p.category, count(*) AS n FROM pins p JOIN geo g USING (ind) GROUP BY ALL)
-        GROUP BY post_year""",
-    "top_user_by_country": """SELECT g.country, arg_max(p.poster_name, p.follower_count) AS poster_name,
-        max(p.follower_count) AS follower_count FROM pins p JOIN geo g USING (ind) GROUP BY g.country""",
-    "category_by_age_group": f"""SELECT age_group, arg_max(category, n) AS category, max(n) AS category_count FROM
-        (SELECT {AGE_GROUP} AS age_group, p.category, count(*) AS n FROM pins p JOIN users u USING (ind) GROUP BY ALL)
-        GROUP BY age_group""",
-    "median_followers_by_age_group": f"""SELECT {AGE_GROUP} AS age_group, median(p.follower_count)::DOUBLE
-        AS median_follower_count FROM pins p JOIN users u USING (ind) GROUP BY 1""",
-    "users_joined_by_year": """SELECT year(date_joined) AS join_year, count(*) AS number_users_joined
-        FROM users GROUP BY 1""",
-    "median_followers_by_join_year": """SELECT year(u.date_joined) AS join_year, median(p.follower_count)::DOUBLE
-        AS median_follower_count FROM pins p JOIN users u USING (ind) GROUP BY 1""",
-    "median_followers_by_age_group_and_join_year": f"""SELECT {AGE_GROUP} AS age_group,
-        year(u.date_joined) AS join_year, median(p.follower_count)::DOUBLE AS median_follower_count
-        FROM pins p JOIN users u USING (ind) GROUP BY 1, 2""",
-}
-GOLD_QUERIES = {f"gold.{name}": f"SELECT * FROM gold.{name} ORDER BY ALL" for name in GOLD_SQL}
 SILVER_QUERIES = {
     "top categories": "SELECT category, count(*) AS pins FROM silver.pins GROUP BY ALL ORDER BY pins DESC LIMIT 10",
     "followers by country": """SELECT g.country, avg(p.follower_count) AS mean_followers FROM silver.pins p
@@ -95,10 +73,12 @@ def prepare(root: str, rows: int) -> duckdb.DuckDBPyConnection:
         write_deltalake(table_path(f"silver.{name}", root), table)
         native.register(name, table)
         native.execute(f"CREATE TABLE silver.{name} AS SELECT * FROM {name}")
-    for name, sql in GOLD_SQL.items():
-        result = native.execute(sql).fetch_arrow_table()
-        write_deltalake(table_path(f"gold.{name}", root), result)
-        native.execute(f"CREATE TABLE gold.{name} AS SELECT * FROM result")
+    for statement in gold_sql():  # the gold job's transforms, as DuckDB SQL: gold_<name>
+        native.execute(statement)
+    for spec in gold_tables():
+        result = native.execute(f"SELECT * FROM gold_{spec.name.split('.')[1]}").fetch_arrow_table()
+        write_deltalake(table_path(spec.name, root), result)
+        native.execute(f"CREATE TABLE {spec.name} AS SELECT * FROM result")
     return native
 
 
@@ -129,7 +109,8 @@ def main() -> None:
         serving = Lakehouse(root)
         print(f"{'query':<52} {'serving p50/p95 ms':>19} {'cold p50/p95 ms':>17} {'native p50/p95 ms':>18} {'ratio p50/p95':>14}")
         ratios = []
-        for label, sql, reps in ([(k, v, args.reps) for k, v in GOLD_QUERIES.items()]
+        gold = {spec.name: f"SELECT * FROM {spec.name} ORDER BY ALL" for spec in gold_tables()}
+        for label, sql, reps in ([(k, v, args.reps) for k, v in gold.items()]
                                  + [(f"silver: {k}", v, max(5, args.reps // 2)) for k, v in SILVER_QUERIES.items()]):
             assert serving.query(sql).to_pylist() == native.execute(sql).fetch_arrow_table().to_pylist(), label
             times = interleaved({"serving": lambda: serving.query(sql),

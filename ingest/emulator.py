@@ -50,7 +50,7 @@ RATES = {
     "null_field": 0.01,                 # an optional field null
     "absent_field": 0.01,               # an optional field left out
     "unknown_field": 0.02,              # a field the contract does not list, kept by bronze
-    "negative_ind": 0.002,              # the whole posting: quarantined as invalid_ind
+    "negative_ind": 0.002,              # the whole posting: quarantined for its posting number
     # the stream
     "duplicate": 0.02,                  # per posting: re-send one recent event unchanged
     "new_version": 0.03,                # per posting: a newer version of a recent entity

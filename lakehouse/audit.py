@@ -26,11 +26,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from lakehouse import tables
 from lakehouse.bronze.schema import TOPIC_TABLES
-from lakehouse.silver.progress import TABLE as PROGRESS
-from lakehouse.silver.quarantine import TABLE as QUARANTINE
-from lakehouse.tables import table_path
+from lakehouse.silver.progress import PROGRESS
+from lakehouse.silver.quarantine import QUARANTINE
 from pinlake.settings import TOPICS, Settings
+
 EXAMPLES = 5  # offsets or ids quoted per gap
 
 
@@ -120,17 +121,6 @@ def kafka_records(bootstrap: str, topic: str, timeout: float = 30.0) -> tuple[pa
     return records, {p: low for p, (low, _) in marks.items()}
 
 
-def delta(root: str, name: str):
-    """A Delta table's current snapshot as an Arrow dataset (through its log), or None if absent."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        return DeltaTable(table_path(name, root)).to_pyarrow_dataset()
-    except TableNotFoundError:
-        return None
-
-
 def _examples(rows: list[tuple]) -> str:
     shown = ", ".join(f"{row[0]}:{row[1]}" for row in rows[:EXAMPLES])
     return shown + (", ..." if len(rows) > EXAMPLES else "")
@@ -178,7 +168,9 @@ def silver_counts(root: str, topic: str) -> dict:
     watermarks, and all of that was either accepted or quarantined.
     """
     con = duckdb.connect()
-    bronze, progress, quarantine = delta(root, TOPIC_TABLES[topic]), delta(root, PROGRESS), delta(root, QUARANTINE)
+    bronze = tables.arrow(TOPIC_TABLES[topic], root, columns=["partition", "offset"])
+    progress = tables.arrow(PROGRESS.name, root)
+    quarantine = tables.arrow(QUARANTINE.name, root, columns=["source_topic", "source_partition", "source_offset"])
     empty = {"rows": 0, "accepted": 0, "quarantined": 0}
     marks: dict[int, int] = {}
     if progress is not None:
@@ -242,9 +234,7 @@ def audit(settings: Settings, ledger: Path | None = None) -> list[TopicAudit]:
     root, reports = settings.lakehouse, []
     for topic in TOPICS.values():
         kafka, first_held = kafka_records(settings.bootstrap, topic)
-        bronze = delta(root, TOPIC_TABLES[topic])
-        if bronze is not None:
-            bronze = bronze.to_table(columns=["partition", "offset", "event_id"])
+        bronze = tables.arrow(TOPIC_TABLES[topic], root, columns=["partition", "offset", "event_id"])
         counts = silver_counts(root, topic)
         gaps = ledger_to_kafka(acknowledged[topic], kafka) if acknowledged is not None else []
         gaps += kafka_to_bronze(duckdb.connect(), kafka, first_held, bronze) + bronze_to_silver(counts)

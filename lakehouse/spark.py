@@ -7,6 +7,11 @@ from pyspark.sql import SparkSession
 from pinlake import jvm
 from pinlake.settings import Settings, get_settings
 
+# The batch jobs' conf: Delta rebuilds a table's state with 50 tasks by default; silver's and
+# gold's logs are short, and on a few cores those tasks dominate a small run.
+BATCH_CONF = {"spark.databricks.delta.snapshotPartitions": "4"}
+# What a batch job says when it returned before starting Spark (nothing to do).
+NOT_STARTED = "; Spark not started"
 # The conf Delta's own test suite uses: few shuffle partitions, no UI.
 TEST_CONF = {
     "spark.sql.shuffle.partitions": "2",

@@ -1,30 +1,27 @@
-"""All table I/O: paths from one setting, and the Delta read/write helpers every layer uses."""
+"""All Delta I/O: table paths from one setting, and every read, write, merge and log operation.
+
+Spark reads and writes the tables in the jobs; the `deltalake` package reads their logs where
+starting Spark would cost more than the work (versions, history, small appends, checkpoints)
+and hands Arrow data to DuckDB. No other module opens a Delta table itself, so where the tables
+live (a path or an object store) is decided here alone.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from pyspark.sql import DataFrame, SparkSession
-
+from lakehouse.spec import LAYERS, Table
 from pinlake.settings import get_settings
 
-LAYERS = ("bronze", "silver", "gold", "quality")
-# The contract's tables (CONTRACT.md sections 4-7), by layer.
-BRONZE_TABLES = ("bronze.pin_events", "bronze.geo_events", "bronze.user_events")
-SILVER_TABLES = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine")
-GOLD_TABLES = (
-    "gold.category_by_country",
-    "gold.category_by_year",
-    "gold.top_user_by_country",
-    "gold.category_by_age_group",
-    "gold.median_followers_by_age_group",
-    "gold.users_joined_by_year",
-    "gold.median_followers_by_join_year",
-    "gold.median_followers_by_age_group_and_join_year",
-)
-QUALITY_TABLES = ("quality.results",)
+if TYPE_CHECKING:  # Spark is imported only by the modules that run it
+    import deltalake
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
 
 T = TypeVar("T")
 
@@ -37,94 +34,72 @@ def table_path(name: str, root: str | None = None) -> str:
     return f"{(root or get_settings().lakehouse).rstrip('/')}/{layer}/{table}"
 
 
-def read(spark: SparkSession, name: str, root: str | None = None) -> DataFrame:
-    """The current snapshot of a Delta table."""
-    return spark.read.format("delta").load(table_path(name, root))
+# --- Spark: reads -------------------------------------------------------------------------
 
 
-def exists(spark: SparkSession, name: str, root: str | None = None) -> bool:
-    """True when the table has a Delta log."""
-    from delta.tables import DeltaTable
-
-    return DeltaTable.isDeltaTable(spark, table_path(name, root))
-
-
-def overwrite(df: DataFrame, name: str, root: str | None = None, partition_by: list[str] | None = None,
-              user_metadata: str | None = None) -> None:
-    """Replace a table's content in one Delta commit (readers see the old or the new);
-    `user_metadata` is stored in the commit (Delta's userMetadata)."""
-    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    if user_metadata is not None:
-        writer = writer.option("userMetadata", user_metadata)
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    writer.save(table_path(name, root))
+def read(spark: SparkSession, name: str, root: str | None = None, version: int | None = None) -> DataFrame:
+    """The table's current snapshot, or the one of `version` (consistent while others write)."""
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(table_path(name, root))
 
 
-def append(df: DataFrame, name: str, root: str | None = None, partition_by: list[str] | None = None) -> None:
-    """Append rows to a table in one Delta commit."""
-    writer = df.write.format("delta").mode("append")
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    writer.save(table_path(name, root))
+def read_or_empty(spark: SparkSession, spec: Table, root: str | None = None, version: int | None = None
+                  ) -> DataFrame:
+    """`read`, or an empty frame of the spec's schema when the table does not exist yet."""
+    if version is not None or exists(spec.name, root):
+        return read(spark, spec.name, root, version)
+    return spark.createDataFrame([], spec.schema)
 
 
-def append_rows(rows, name: str, root: str | None = None) -> None:
-    """Append a few rows (an Arrow table) in one Delta commit, without Spark.
-
-    Written by the `deltalake` package, in milliseconds, where a Spark write of a handful of
-    rows costs one to two seconds.
-    """
-    from deltalake import write_deltalake
-
-    write_deltalake(table_path(name, root), rows, mode="append")
+# --- Spark: writes --------------------------------------------------------------------------
 
 
-# --- MERGE helpers (silver): versions, pinned reads, idempotent upserts and inserts ---------
-
-
-def version(name: str, root: str | None = None) -> int | None:
-    """The table's latest Delta version, or None when it does not exist yet.
-
-    Read from the Delta log by the `deltalake` package: milliseconds, where a Spark history
-    query took about a second per table.
-    """
-    from deltalake import DeltaTable
-
-    path = table_path(name, root)
-    return DeltaTable(path).version() if DeltaTable.is_deltatable(path) else None
-
-
-def read_version(spark: SparkSession, name: str, version_: int, root: str | None = None) -> DataFrame:
-    """The table as of one Delta version (a consistent snapshot while others append)."""
-    return spark.read.format("delta").option("versionAsOf", version_).load(table_path(name, root))
-
-
-def ensure(spark: SparkSession, name: str, schema, root: str | None = None) -> None:
-    """Create an empty table with `schema` unless it exists already.
+def ensure(spark: SparkSession, spec: Table, root: str | None = None) -> None:
+    """Create the table of `spec` (schema, partitioning, properties) unless it exists; an
+    existing one gets the properties it lacks (one metadata commit).
 
     A process killed while it created the table leaves a `_delta_log` folder with no commit in
     it (only a temporary file), which is no table, but on which Delta's create fails: such a
     folder is removed first.
     """
-    import shutil
-    from pathlib import Path
-
     from delta.tables import DeltaTable
 
-    path = table_path(name, root)
+    path = table_path(spec.name, root)
+    if exists(spec.name, root):
+        missing = {k: v for k, v in spec.properties.items() if properties(spec.name, root).get(k) != v}
+        if missing:
+            spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ("
+                      + ", ".join(f"'{k}' = '{v}'" for k, v in missing.items()) + ")")
+        return
     log = Path(path) / "_delta_log"
     if "://" not in path and log.is_dir() and not any(log.glob("[0-9]*.json")) \
             and not any(log.glob("[0-9]*.checkpoint*.parquet")):
         shutil.rmtree(log)
-    DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).execute()
+    builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(spec.schema)
+    if spec.partition_by:
+        builder = builder.partitionedBy(*spec.partition_by)
+    for key, value in spec.properties.items():
+        builder = builder.property(key, value)
+    builder.execute()
 
 
-def read_or_empty(spark: SparkSession, name: str, schema, root: str | None = None) -> DataFrame:
-    """The current snapshot, or an empty frame with `schema` when the table does not exist yet."""
-    if exists(spark, name, root):
-        return read(spark, name, root)
-    return spark.createDataFrame([], schema)
+def overwrite(df: DataFrame, name: str, root: str | None = None, user_metadata: str | None = None) -> None:
+    """Replace a table's content in one Delta commit (readers see the old or the new);
+    `user_metadata` is stored in the commit (Delta's userMetadata)."""
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    writer.save(table_path(name, root))
+
+
+def append(df: DataFrame, name: str, root: str | None = None, user_metadata: str | None = None) -> None:
+    """Append rows to a table in one Delta commit, `user_metadata` stored in it."""
+    writer = df.write.format("delta").mode("append")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    writer.save(table_path(name, root))
 
 
 def newer_than(order: list[str], source: str = "s", target: str = "t") -> str:
@@ -136,9 +111,9 @@ def newer_than(order: list[str], source: str = "s", target: str = "t") -> str:
     return f"({later} OR ({source}.{first} = {target}.{first} AND {newer_than(rest, source, target)}))"
 
 
-def merge_latest(spark: SparkSession, updates: DataFrame, name: str, keys: list[str], order: list[str],
-                 schema, root: str | None = None, files: int = 1) -> None:
-    """Upsert one row per key; a matched row is replaced only by a newer one (by `order`).
+def merge_latest(spark: SparkSession, updates: DataFrame, spec: Table, order: list[str],
+                 root: str | None = None, files: int = 1) -> None:
+    """Upsert one row per key of `spec`; a matched row is replaced only by a newer one (by `order`).
 
     Re-running with the same `updates` changes nothing, and a late, older version never
     overwrites a newer one: both are the MERGE condition. Into an empty table the rows are
@@ -147,34 +122,49 @@ def merge_latest(spark: SparkSession, updates: DataFrame, name: str, keys: list[
     """
     from delta.tables import DeltaTable
 
-    ensure(spark, name, schema, root)
-    table = DeltaTable.forPath(spark, table_path(name, root))
-    if table.detail().select("numFiles").first()[0] == 0:
-        append(updates.repartitionByRange(max(1, files), *order), name, root)
+    ensure(spark, spec, root)
+    if not delta_log(spec.name, root).file_uris():
+        append(updates.repartitionByRange(max(1, files), *order), spec.name, root)
         return
-    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     (
-        table.alias("t")
-        .merge(updates.alias("s"), on)
+        DeltaTable.forPath(spark, table_path(spec.name, root)).alias("t")
+        .merge(updates.alias("s"), _on(spec))
         .whenMatchedUpdateAll(condition=newer_than(order))
         .whenNotMatchedInsertAll()
         .execute()
     )
 
 
-def insert_new(spark: SparkSession, rows: DataFrame, name: str, keys: list[str], schema,
-               root: str | None = None) -> None:
-    """Insert the rows whose key is not in the table yet (an idempotent append)."""
+def insert_new(spark: SparkSession, rows: DataFrame, spec: Table, root: str | None = None) -> None:
+    """Insert the rows whose key (of `spec`) is not in the table yet (an idempotent append)."""
     from delta.tables import DeltaTable
 
-    ensure(spark, name, schema, root)
-    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    ensure(spark, spec, root)
     (
-        DeltaTable.forPath(spark, table_path(name, root)).alias("t")
-        .merge(rows.alias("s"), on)
+        DeltaTable.forPath(spark, table_path(spec.name, root)).alias("t")
+        .merge(rows.alias("s"), _on(spec))
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def _on(spec: Table) -> str:
+    return " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
+
+
+def optimize(spark: SparkSession, name: str, root: str | None = None) -> dict:
+    """Compact the table's small files (bin-packing; data unchanged); Delta's metrics of it."""
+    from delta.tables import DeltaTable
+
+    table = DeltaTable.forPath(spark, table_path(name, root))
+    return table.optimize().executeCompaction().collect()[0]["metrics"].asDict()
+
+
+def vacuum(spark: SparkSession, name: str, root: str | None, retention_hours: int) -> None:
+    """Delete the files no version of the last `retention_hours` needs."""
+    from delta.tables import DeltaTable
+
+    DeltaTable.forPath(spark, table_path(name, root)).vacuum(float(retention_hours))
 
 
 def side_by_side(calls: list[Callable[[], T]], name: str) -> list[T]:
@@ -189,3 +179,88 @@ def side_by_side(calls: list[Callable[[], T]], name: str) -> list[T]:
     with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=name) as pool:
         futures = [pool.submit(call) for call in calls]
     return [future.result() for future in futures]
+
+
+# --- The Delta log without Spark (deltalake) ---------------------------------------------------
+
+
+def delta_log(name: str, root: str | None = None, version: int | None = None) -> deltalake.DeltaTable:
+    """The table's log at its latest version, or at `version`; TableNotFoundError when it has none."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(table_path(name, root), version=version)
+
+
+def exists(name: str, root: str | None = None) -> bool:
+    """True when the table has a Delta log with at least one commit."""
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(table_path(name, root))
+
+
+def version(name: str, root: str | None = None) -> int | None:
+    """The table's latest version, or None when it does not exist yet (milliseconds: no Spark)."""
+    return delta_log(name, root).version() if exists(name, root) else None
+
+
+def arrow(name: str, root: str | None = None, columns: list[str] | None = None) -> pa.Table | None:
+    """The current snapshot as an Arrow table (`columns` only), or None when the table does not exist."""
+    return delta_log(name, root).to_pyarrow_table(columns=columns) if exists(name, root) else None
+
+
+def history(name: str, root: str | None = None, limit: int | None = None) -> list[dict]:
+    """The table's commits, newest first (`limit` of them); [] when it does not exist."""
+    return delta_log(name, root).history(limit) if exists(name, root) else []
+
+
+def properties(name: str, root: str | None = None) -> dict[str, str]:
+    """The table's properties (its metadata's configuration)."""
+    return dict(delta_log(name, root).metadata().configuration)
+
+
+def append_rows(rows: pa.Table, name: str, root: str | None = None) -> None:
+    """Append a few rows (an Arrow table) in one Delta commit, without Spark.
+
+    Written by the `deltalake` package, in milliseconds, where a Spark write of a handful of
+    rows costs one to two seconds.
+    """
+    from deltalake import write_deltalake
+
+    write_deltalake(table_path(name, root), rows, mode="append")
+
+
+def last_checkpoint(name: str, root: str | None = None) -> int:
+    """The version of the table's last checkpoint (its `_last_checkpoint` file), -1 for none."""
+    try:
+        marker = Path(table_path(name, root)) / "_delta_log" / "_last_checkpoint"
+        return int(json.loads(marker.read_text())["version"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return -1
+
+
+def checkpoint(name: str, root: str | None = None) -> int:
+    """Write a checkpoint of the table's latest version (milliseconds, no Spark); that version.
+
+    Spark's local file system keeps a checksum beside each file it wrote: `deltalake` replaces
+    `_last_checkpoint` without its `._last_checkpoint.crc`, and Spark would then refuse the file
+    for a bad checksum, three times a second apart, before it searched the folder instead.
+    """
+    log = delta_log(name, root)
+    (Path(table_path(name, root)) / "_delta_log" / "._last_checkpoint.crc").unlink(missing_ok=True)
+    log.create_checkpoint()
+    return log.version()
+
+
+def clean_log(name: str, root: str | None = None) -> None:
+    """Delete the log files older than the table's log retention (`delta.logRetentionDuration`,
+    30 days) that its latest checkpoint makes unnecessary."""
+    delta_log(name, root).cleanup_metadata()
+
+
+def has_commit(name: str, root: str | None, version: int) -> bool:
+    """True when commit `version` of the table exists: one `stat` on a local disk (Delta creates
+    each commit file atomically, once), a look at the log elsewhere."""
+    path = table_path(name, root)
+    if "://" in path:
+        return exists(name, root) and delta_log(name, root).version() >= version
+    return (Path(path) / "_delta_log" / f"{version:020d}.json").exists()

@@ -2,7 +2,7 @@
 
 Every step is the `pinlake` command a user would type, run as a child process with its output
 on this terminal: up, emit (a progress bar, and a ledger of every acknowledged event id), a
-wait until bronze holds everything Kafka holds, run --wait, the eight gold answers (DuckDB),
+wait until bronze holds everything Kafka holds, run --wait, the gold answers (DuckDB),
 the quality summary and `pinlake audit --ledger`. The stack stays up afterwards.
 
 Run: python -m pinlake.demo [--postings N] [--seed S]
@@ -22,17 +22,6 @@ from pinlake.settings import Settings, get_settings
 
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]
 
-# The analysis questions of the gold tables (CONTRACT.md section 6), and how to show each.
-QUESTIONS = {
-    "gold.category_by_country": "Most popular category per country",
-    "gold.category_by_year": "Most popular category per post year",
-    "gold.top_user_by_country": "User with the most followers per country",
-    "gold.category_by_age_group": "Most popular category per age group",
-    "gold.median_followers_by_age_group": "Median follower count per age group",
-    "gold.users_joined_by_year": "Users joined per year",
-    "gold.median_followers_by_join_year": "Median follower count per join year",
-    "gold.median_followers_by_age_group_and_join_year": "Median follower count per age group and join year",
-}
 SHOWN = 10  # rows printed per answer; `pinlake query` shows the rest
 
 console = Console()
@@ -81,12 +70,13 @@ def wait_for_bronze(settings: Settings, timeout: float) -> None:
 
 
 def print_answers(settings: Settings) -> None:
-    """The eight gold tables, each under its question, from DuckDB over the Delta log."""
+    """Every gold table under the question it answers, from DuckDB over the Delta log."""
+    from lakehouse import catalog
     from serving.engine import Lakehouse
 
     lakehouse = Lakehouse(settings.lakehouse)
     try:
-        for table, question in QUESTIONS.items():
+        for table, question in ((spec.name, spec.description) for spec in catalog.layer("gold")):
             rows = lakehouse.query(f"SELECT * FROM {table} ORDER BY ALL")
             shown = Table(*rows.column_names, title=f"{question}  ({table})", title_justify="left")
             for row in rows.slice(0, SHOWN).to_pylist():
@@ -121,12 +111,16 @@ def print_quality(settings: Settings) -> None:
 
 
 def print_next(settings: Settings) -> None:
+    """Where to look next, and how to stop the stack."""
+    from lakehouse import catalog
+
     api = f"http://{settings.api_host}:{settings.api_port}"
+    first_gold = catalog.layer("gold")[0].name.partition(".")[2]
     console.rule("[bold]explore")
     console.print(f"""\
 The stack is still up (pinlake status shows each service, and Airflow's admin password).
   dashboard        {api}/dashboard
-  gold over HTTP   {api}/gold/category_by_country
+  gold over HTTP   {api}/gold/{first_gold}
   ad-hoc SQL       pinlake query "SELECT * FROM silver.quarantine LIMIT 5"
   any DuckDB       duckdb {settings.data_root / 'serving' / 'pinlake.duckdb'}
   Airflow          http://{settings.airflow_host}:{settings.airflow_port} (user admin, password in pinlake status)

@@ -62,12 +62,12 @@ def _new_context(settings: Settings):
 
 def build_data_docs(settings: Settings) -> Path:
     """Rebuild the whole Data Docs site (every suite, every stored validation); the index.html path."""
-    from quality.suites import builders
+    from quality.suites import all_suites
 
     context = gx_context(settings)
     # Register every suite, so the site lists each one even before its first validation.
-    for build in builders().values():
-        context.suites.add_or_update(build())
+    for suite in all_suites():
+        context.suites.add_or_update(suite)
     context.build_data_docs(site_names=[_SITE])
     add_offline_index(settings)
     return index_path(settings)

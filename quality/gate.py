@@ -12,41 +12,18 @@ from datetime import datetime, timezone
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse import tables
+from lakehouse import catalog, tables
+from lakehouse.spec import Table
 from pinlake.settings import Settings, get_settings
+from quality.expect import MIN_ROWS
 from quality.results import ExpectationOutcome, append_results, outcomes_from
-from quality.suites import MIN_ROWS, USERS_WITH_JOIN_YEAR, build_suite
+from quality.suites import build_suite
 
 log = logging.getLogger("pinlake.quality")
 DATASOURCE = "pinlake"
 BATCH_DEFINITION = "candidate"
-CONTEXT_KEYS = (MIN_ROWS, USERS_WITH_JOIN_YEAR)
-
-JOINED = "date_joined IS NOT NULL"
-# What each gold table is built from: silver table -> the rows that can reach the gold table.
-# "Not empty when silver is not" means: when each of these has a row, the gold table has one.
-_PIN_SOURCES = {"silver.pins": None, "silver.geo": None, "silver.users": None}
-GOLD_SOURCES = {
-    "gold.category_by_country": {**_PIN_SOURCES, "silver.pins": "category IS NOT NULL",
-                                 "silver.geo": "country IS NOT NULL"},
-    "gold.category_by_year": {**_PIN_SOURCES, "silver.pins": "category IS NOT NULL"},
-    "gold.top_user_by_country": {**_PIN_SOURCES,
-                                 "silver.pins": "poster_name IS NOT NULL AND follower_count IS NOT NULL",
-                                 "silver.geo": "country IS NOT NULL"},
-    "gold.category_by_age_group": {**_PIN_SOURCES, "silver.pins": "category IS NOT NULL",
-                                   "silver.users": "age IS NOT NULL"},
-    "gold.median_followers_by_age_group": {**_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
-                                           "silver.users": "age IS NOT NULL"},
-    "gold.users_joined_by_year": {"silver.users": JOINED},
-    "gold.median_followers_by_join_year": {**_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
-                                           "silver.users": JOINED},
-    "gold.median_followers_by_age_group_and_join_year": {
-        **_PIN_SOURCES, "silver.pins": "follower_count IS NOT NULL",
-        "silver.users": "age IS NOT NULL AND date_joined IS NOT NULL"},
-}
-
 _checkpoints: dict[tuple[str, str], object] = {}
-_silver_counts: dict[tuple[str, str, str], dict] = {}
+_input_counts: dict[tuple[str, str, str], dict] = {}
 _lock = threading.Lock()
 # Inside `docs_once`: the validations whose Data Docs pages wait for the block's end.
 _deferred_docs: ContextVar[list | None] = ContextVar("pinlake_deferred_docs", default=None)
@@ -69,8 +46,8 @@ def _describe(outcome: ExpectationOutcome) -> str:
     return f"{outcome.expectation} ({counts})"
 
 
-def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
-          context: dict | None = None, settings: Settings | None = None) -> list[ExpectationOutcome]:
+def validate(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
+             context: dict | None = None, settings: Settings | None = None) -> list[ExpectationOutcome]:
     """Validate candidate `df` for `table`, record every outcome, raise QualityGateFailed on a critical failure.
 
     Call it before committing `df` (write-audit-publish): nothing is written to `table` here.
@@ -79,13 +56,12 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
     of this validation is rendered (at the end of the enclosing `docs_once` block, if any).
     Warnings are recorded and the call returns normally.
 
-    `context` carries what the candidate alone cannot tell; each key is optional, and what is
-    missing is computed from the current silver tables under `settings.lakehouse`:
-      - "min_rows": the least number of rows the candidate must have. Gold tables default to 1
-        when each silver table they are built from has a row that can reach them, else 0
-        (GOLD_SOURCES); silver tables default to 0.
-      - "users_with_join_year": for gold.users_joined_by_year, the number of silver.users rows
-        with a date_joined, which sum(number_users_joined) must equal.
+    `context` carries the run-time parameters of the suite that the candidate alone cannot tell;
+    each is optional, and what is missing is counted in the current silver tables under
+    `settings.lakehouse`, from the table's spec:
+      - "min_rows", the least number of rows the candidate must have: a gold table's is 1 when
+        each of its inputs has a row that can reach it (`Table.reach`), else 0;
+      - every count its spec names (`Table.counts`), e.g. "users_with_join_year".
     `settings` defaults to the process's settings (lakehouse root and data root).
 
     The validation reads `df` once (into a local checkpoint that GX's many queries scan); cache
@@ -101,12 +77,12 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
         parameters = _parameters(spark, table, run_id, context or {}, settings)
     with phases("validation"):
         try:
-            outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
+            outcomes = _validate_frozen(checkpoint, df, table, run_id, parameters, settings)
         except ResourceFreshnessAggregateError:
             # Another process on this data root saved the table's suite since this one cached
             # its checkpoint (each process saves the suites it builds): load them again, once.
             checkpoint = _checkpoint(settings, table, refresh=True)
-            outcomes = _validate(checkpoint, df, table, run_id, parameters, settings)
+            outcomes = _validate_frozen(checkpoint, df, table, run_id, parameters, settings)
     with phases("record"):
         append_results(outcomes, settings)
     failures = [o for o in outcomes if o.critical_failure]
@@ -119,7 +95,7 @@ def check(spark: SparkSession, df: DataFrame, table: str, run_id: str, *,
 
 
 class _Phases:
-    """Wall-clock seconds per phase of one check, for the log line."""
+    """Wall-clock seconds per phase of one validation, for the log line."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
@@ -136,7 +112,7 @@ class _Phases:
         return ", ".join(f"{name} {secs:.2f}s" for name, secs in self.seconds.items())
 
 
-def _validate(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
+def _validate_frozen(checkpoint, df: DataFrame, table: str, run_id: str, parameters: dict,
               settings: Settings) -> list[ExpectationOutcome]:
     """Run the checkpoint over a local checkpoint of `df`.
 
@@ -190,41 +166,46 @@ def docs_once(settings: Settings | None = None):
 
 
 def _parameters(spark: SparkSession, table: str, run_id: str, context: dict, settings: Settings) -> dict:
-    unknown = sorted(set(context) - set(CONTEXT_KEYS))
+    spec = catalog.table(table)
+    known = (MIN_ROWS, *spec.counts)
+    unknown = sorted(set(context) - set(known))
     if unknown:
-        raise ValueError(f"unknown quality context key(s) {unknown}; known: {list(CONTEXT_KEYS)}")
+        raise ValueError(f"unknown quality context key(s) {unknown} for {table}; known: {list(known)}")
     parameters = dict(context)
     if MIN_ROWS not in parameters:
-        sources = GOLD_SOURCES.get(table, {})
-        counts = [_silver_rows(spark, name, where, run_id, settings) for name, where in sources.items()]
+        counts = [_input_rows(spark, name, where, run_id, settings) for name, where in spec.reach.items()]
         parameters[MIN_ROWS] = int(bool(counts) and all(counts))
-    if table == "gold.users_joined_by_year" and USERS_WITH_JOIN_YEAR not in parameters:
-        parameters[USERS_WITH_JOIN_YEAR] = _silver_rows(spark, "silver.users", JOINED, run_id, settings)
+    for key, (name, where) in spec.counts.items():
+        if key not in parameters:
+            parameters[key] = _input_rows(spark, name, where, run_id, settings)
     return parameters
 
 
-def _silver_rows(spark: SparkSession, name: str, where: str | None, run_id: str, settings: Settings) -> int:
-    """Rows of a silver table matching `where`, from one cached pass per table and run."""
+def _input_rows(spark: SparkSession, name: str, where: str | None, run_id: str, settings: Settings) -> int:
+    """Rows of input table `name` matching `where`, from one cached pass per table and run."""
     key = (settings.lakehouse, run_id, name)
     with _lock:
-        if key not in _silver_counts:
+        if key not in _input_counts:
             # One run publishes silver before gold reads it, so counts hold for the run.
-            if len(_silver_counts) > 32:
-                _silver_counts.clear()
-            _silver_counts[key] = _count_filters(spark, name, settings)
-    return _silver_counts[key][where]
+            if len(_input_counts) > 32:
+                _input_counts.clear()
+            _input_counts[key] = _count_filters(spark, name, settings)
+    return _input_counts[key][where]
 
 
 def _count_filters(spark: SparkSession, name: str, settings: Settings) -> dict:
-    """Every filter the gold gates need on one silver table, counted in a single aggregate."""
-    filters = sorted({w for sources in GOLD_SOURCES.values() for n, w in sources.items()
-                      if n == name and w} | ({JOINED} if name == "silver.users" else set()))
-    if not tables.exists(spark, name, root=settings.lakehouse):
+    """Every filter the gates need on one input table, counted in a single aggregate."""
+    filters = sorted({where for spec in catalog.gated() for n, where in _filters(spec) if n == name and where})
+    if not tables.exists(name, settings.lakehouse):
         return {None: 0, **{w: 0 for w in filters}}
-    frame = tables.read(spark, name, root=settings.lakehouse)
+    frame = tables.read(spark, name, settings.lakehouse)
     (row,) = frame.agg(F.count(F.lit(1)).alias("all"),
                        *[F.count_if(F.expr(w)).alias(f"f{i}") for i, w in enumerate(filters)]).collect()
     return {None: row["all"], **{w: row[f"f{i}"] for i, w in enumerate(filters)}}
+
+
+def _filters(spec: Table) -> list[tuple[str, str | None]]:
+    return [*spec.reach.items(), *spec.counts.values()]
 
 
 def _checkpoint(settings: Settings, table: str, refresh: bool = False):
@@ -261,20 +242,3 @@ def _new_checkpoint(settings: Settings, table: str):
     # No actions: `_run` renders the Data Docs pages itself, or `docs_once` does for many.
     return context.checkpoints.add_or_update(gx.Checkpoint(
         name=table, validation_definitions=[validation], result_format="BASIC", actions=[]))
-
-
-def publish(spark: SparkSession, df: DataFrame, table: str, run_id: str, *, context: dict | None = None,
-            settings: Settings | None = None, partition_by: list[str] | None = None) -> list[ExpectationOutcome]:
-    """Write-audit-publish for a whole-table rebuild: check `df`, then overwrite `table` in one commit.
-
-    On a critical failure QualityGateFailed propagates and `table` is untouched (its current
-    version stays what readers see). The candidate is cached across check and write.
-    """
-    settings = settings or get_settings()
-    df = df.persist()
-    try:
-        outcomes = check(spark, df, table, run_id, context=context, settings=settings)
-        tables.overwrite(df, table, root=settings.lakehouse, partition_by=partition_by)
-    finally:
-        df.unpersist()
-    return outcomes

@@ -9,9 +9,9 @@ from datetime import datetime
 from pyspark.sql import types as T
 
 from lakehouse import tables
+from lakehouse.spec import Table
 from pinlake.settings import Settings
 
-RESULTS_TABLE = "quality.results"
 RESULTS_SCHEMA = T.StructType([
     T.StructField("run_id", T.StringType(), False),
     T.StructField("table", T.StringType(), False),
@@ -24,6 +24,8 @@ RESULTS_SCHEMA = T.StructType([
     T.StructField("observed_value", T.StringType(), True),
     T.StructField("validated_at", T.TimestampType(), False),
 ])
+RESULTS = Table(name="quality.results", schema=RESULTS_SCHEMA, keys=("run_id", "table", "expectation", "validated_at"),
+                description="Every expectation's outcome in every validation.")
 _OBSERVED_MAX = 500  # characters kept of an observed value or an unexpected sample
 
 
@@ -119,20 +121,16 @@ def append_results(outcomes: list[ExpectationOutcome], settings: Settings) -> No
 
     if outcomes:
         rows = pa.Table.from_pylist([asdict(o) for o in outcomes], schema=_arrow_schema())
-        tables.append_rows(rows, RESULTS_TABLE, root=settings.lakehouse)
+        tables.append_rows(rows, RESULTS.name, root=settings.lakehouse)
 
 
 def read_results(settings: Settings) -> list[ExpectationOutcome]:
     """Every recorded outcome, read from the Delta log without Spark (fast, for the CLI)."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        table = DeltaTable(tables.table_path(RESULTS_TABLE, root=settings.lakehouse))
-    except TableNotFoundError:
+    rows = tables.arrow(RESULTS.name, settings.lakehouse)
+    if rows is None:
         return []
     names = [f.name for f in fields(ExpectationOutcome)]
-    return [ExpectationOutcome(**{n: row[n] for n in names}) for row in table.to_pyarrow_table().to_pylist()]
+    return [ExpectationOutcome(**{n: row[n] for n in names}) for row in rows.to_pylist()]
 
 
 def latest_run(settings: Settings) -> list[ExpectationOutcome]:

@@ -8,11 +8,10 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from pinlake.settings import Settings
-from serving.catalog import GOLD_TABLES
+from serving.catalog import gold_tables
 from serving.engine import Lakehouse
 
 STATIC = Path(__file__).parent / "static"
-GOLD_NAMES = tuple(name.split(".", 1)[1] for name in GOLD_TABLES)
 
 
 def _plotly_js() -> Path:
@@ -24,9 +23,9 @@ def _plotly_js() -> Path:
 def page(lakehouse: Lakehouse, table: str, limit: int, offset: int) -> dict:
     """One page of a gold table, in a stable order."""
     name = f"gold.{table}"
-    if table not in GOLD_NAMES:
+    if name not in gold_tables():
         raise HTTPException(404, detail={"error": f"{table!r} is not a gold table served here",
-                                         "tables": list(GOLD_NAMES)})
+                                         "tables": [served.split(".", 1)[1] for served in gold_tables()]})
     if name not in lakehouse.tables():
         raise HTTPException(404, detail={"error": f"{name} has not been published yet"})
     total = lakehouse.query(f"SELECT count(*) AS n FROM {name}").column("n")[0].as_py()
@@ -42,7 +41,7 @@ def create_router(settings: Settings) -> APIRouter:
     lakehouse = Lakehouse(settings.lakehouse)
 
     @router.get("/gold/{table}", tags=["serving"], summary="One page of an allow-listed gold table",
-                responses={404: {"description": "Not one of the eight gold tables, or not published yet"}})
+                responses={404: {"description": "Not one of the gold tables, or not published yet"}})
     def gold_table(table: str, limit: int = Query(100, ge=1, le=10_000),
                    offset: int = Query(0, ge=0)) -> dict:
         return page(lakehouse, table, limit, offset)
@@ -54,6 +53,13 @@ def create_router(settings: Settings) -> APIRouter:
     @router.get("/dashboard/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(_plotly_js(), media_type="text/javascript")
+
+    @router.get("/dashboard/tables", tags=["serving"], summary="The gold tables: name, question, keys, columns")
+    def dashboard_tables() -> list[dict]:
+        from lakehouse import catalog
+
+        return [{"name": spec.name, "description": spec.description, "keys": list(spec.keys),
+                 "columns": spec.columns} for spec in catalog.layer("gold")]
 
     @router.get("/dashboard/status", tags=["serving"], summary="Freshness of each layer and quality")
     def dashboard_status() -> dict:

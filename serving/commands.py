@@ -54,7 +54,7 @@ def print_result(result, fmt: Format) -> None:
 
 
 def query(
-    sql: str = typer.Argument(..., help='A read-only SQL query, e.g. "SELECT * FROM gold.category_by_country".'),
+    sql: str = typer.Argument(..., help='A read-only SQL query, e.g. "SELECT media_type, count(*) FROM silver.pins GROUP BY ALL".'),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     version: list[str] = typer.Option([], "--version", metavar="TABLE=N",
                                       help="Time travel: read TABLE at Delta version N (repeatable)."),

@@ -48,13 +48,3 @@ def refresh_database(settings: Settings) -> Path:
         con.close()
     os.replace(staging, target)
     return target
-
-
-def open_database(settings: Settings, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file as a client would (delta extension loaded)."""
-    import duckdb_ext
-
-    con = duckdb.connect(str(database_path(settings)), read_only=read_only)
-    duckdb_ext.init(con)
-    con.execute("LOAD delta")
-    return con

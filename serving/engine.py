@@ -16,14 +16,18 @@ from collections.abc import Iterable
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
 
-from lakehouse.tables import LAYERS
-from serving.catalog import ALL_TABLES, existing_tables
+from lakehouse import tables
+from lakehouse.spec import LAYERS
+from serving.catalog import existing_tables
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 LOCKED_CONFIG = {
     "enable_external_access": False,
@@ -49,9 +53,9 @@ class Snapshot:
         """True when `name` is read at an earlier version or time, not the current one."""
         return name in self.versions or name in self.timestamps or self.all_as_of is not None
 
-    def load(self, name: str, path: str) -> DeltaTable:
-        """The Delta table at the snapshot asked for."""
-        table = DeltaTable(path)
+    def load(self, name: str, root: str) -> DeltaTable:
+        """The Delta table's log at the snapshot asked for."""
+        table = tables.delta_log(name, root)
         if name in self.versions:
             version = self.versions[name]
             if not 0 <= version <= table.version():
@@ -136,11 +140,6 @@ class _Loaded:
     native: bool  # True: held as a DuckDB table; False: a view over the lazy dataset
 
 
-def _log_has(path: str, version: int) -> bool:
-    """True when commit `version` exists: Delta creates each commit file atomically, once."""
-    return os.path.exists(os.path.join(path, "_delta_log", f"{version:020d}.json"))
-
-
 class Lakehouse:
     """Runs read-only SQL over the lakehouse tables under their contract names.
 
@@ -163,13 +162,15 @@ class Lakehouse:
 
     def tables(self, names: Iterable[str] | None = None) -> dict[str, str]:
         """The contract tables that exist (of `names`, or all), name -> path."""
+        if names is not None and all(name in self._loaded for name in names):
+            return {name: tables.table_path(name, self.root) for name in names}  # loaded once: they exist
         return existing_tables(self.root, names)
 
-    def _current(self, name: str, path: str) -> _Loaded:
+    def _current(self, name: str) -> _Loaded:
         cached = self._loaded.get(name)
-        if cached and "://" not in path and not self.snapshot.travels(name) and not _log_has(path, cached.version + 1):
+        if cached and not self.snapshot.travels(name) and not tables.has_commit(name, self.root, cached.version + 1):
             return cached
-        table = self.snapshot.load(name, path)
+        table = self.snapshot.load(name, self.root)
         dataset = table.to_pyarrow_dataset()
         on_disk = pc.sum(pa.table(table.get_add_actions(flatten=True)).column("size_bytes")).as_py() or 0
         native = on_disk <= self.materialize_bytes
@@ -189,7 +190,7 @@ class Lakehouse:
     def _bind(self, con: duckdb.DuckDBPyConnection, names: set[str], available: dict[str, str]) -> None:
         changed = False
         for name in sorted(names & set(available)):
-            loaded = self._current(name, available[name])
+            loaded = self._current(name)
             previous = self._loaded.get(name)
             if previous is loaded:
                 continue

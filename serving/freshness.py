@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from deltalake import DeltaTable
-
-from serving.catalog import BRONZE_TABLES, GOLD_TABLES, SILVER_TABLES
+from lakehouse import catalog, tables
+from lakehouse.bronze.schema import TOPIC_TABLES
+from quality.results import RESULTS
 from serving.engine import Lakehouse
 
 
-def last_commit(path: str) -> str | None:
+def _names(layer: str) -> list[str]:
+    return [spec.name for spec in catalog.layer(layer)]
+
+
+def last_commit(name: str, root: str) -> str | None:
     """RFC 3339 time of a Delta table's latest commit."""
-    history = DeltaTable(path).history(1)
+    history = tables.history(name, root, 1)
     if not history:
         return None
     return datetime.fromtimestamp(history[0]["timestamp"] / 1000, timezone.utc).isoformat()
@@ -27,18 +31,18 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def latest_bronze_event(lakehouse: Lakehouse, tables: dict[str, str]) -> str | None:
-    """The newest `received_at` in any bronze table."""
-    present = [t for t in BRONZE_TABLES if t in tables]
-    if not present:
+def latest_bronze_event(lakehouse: Lakehouse, present: dict[str, str]) -> str | None:
+    """The newest `received_at` in any bronze event table."""
+    events = [t for t in TOPIC_TABLES.values() if t in present]
+    if not events:
         return None
-    union = " UNION ALL ".join(f"SELECT max(received_at) AS at FROM {t}" for t in present)
+    union = " UNION ALL ".join(f"SELECT max(received_at) AS at FROM {t}" for t in events)
     return _iso(lakehouse.query(f"SELECT max(at) AS at FROM ({union})").column("at")[0].as_py())
 
 
-def quality_status(lakehouse: Lakehouse, tables: dict[str, str]) -> dict:
+def quality_status(lakehouse: Lakehouse, present: dict[str, str]) -> dict:
     """The latest validation run: when, and how many critical and warning failures."""
-    if "quality.results" not in tables:
+    if RESULTS.name not in present:
         return {"status": "no runs yet"}
     rows = lakehouse.query("""
         WITH latest AS (SELECT run_id FROM quality.results ORDER BY validated_at DESC LIMIT 1)
@@ -58,13 +62,13 @@ def quality_status(lakehouse: Lakehouse, tables: dict[str, str]) -> dict:
 
 def status(lakehouse: Lakehouse) -> dict:
     """Freshness of bronze, silver and gold, and the latest quality status."""
-    tables = lakehouse.tables()
-    commits = {name: last_commit(path) for name, path in tables.items()}
+    present = lakehouse.tables()
+    commits = {name: last_commit(name, lakehouse.root) for name in present}
     return {
-        "bronze": {"latest_event": latest_bronze_event(lakehouse, tables),
-                   "latest_commit": _latest([commits.get(t) for t in BRONZE_TABLES])},
-        "silver": {"latest_publication": _latest([commits.get(t) for t in SILVER_TABLES])},
-        "gold": {"latest_publication": _latest([commits.get(t) for t in GOLD_TABLES]),
-                 "tables": {t: commits.get(t) for t in GOLD_TABLES}},
-        "quality": quality_status(lakehouse, tables),
+        "bronze": {"latest_event": latest_bronze_event(lakehouse, present),
+                   "latest_commit": _latest([commits.get(t) for t in _names("bronze")])},
+        "silver": {"latest_publication": _latest([commits.get(t) for t in _names("silver")])},
+        "gold": {"latest_publication": _latest([commits.get(t) for t in _names("gold")]),
+                 "tables": {t: commits.get(t) for t in _names("gold")}},
+        "quality": quality_status(lakehouse, present),
     }

@@ -74,3 +74,15 @@ def next_offsets(rows: dict[str, list[tuple]], before: dict | None = None) -> di
         for row in kind_rows:
             offsets[(kind, row[5])] = max(offsets.get((kind, row[5]), 0), row[6] + 1)
     return offsets
+
+
+def append_bronze(spark: SparkSession, root: str, rows: dict[str, list[tuple]]) -> None:
+    """Append rows per kind (`pin`, `geo`, `user`) to the bronze tables, as the stream does."""
+    from lakehouse import tables
+    from lakehouse.bronze.schema import EVENT_TABLES
+
+    for kind, kind_rows in rows.items():
+        if kind_rows:
+            spec = EVENT_TABLES[TOPIC[kind]]
+            tables.ensure(spark, spec, root)
+            tables.append(spark.createDataFrame(kind_rows, BRONZE_SCHEMA), spec.name, root)

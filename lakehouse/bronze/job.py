@@ -18,18 +18,18 @@ import sys
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse import tables
-from lakehouse.bronze.progress import (
+from lakehouse.bronze.schema import EVENT_TABLES, RAW_BYTES, TOPIC_TABLES
+from lakehouse.bronze.state import (
     Offsets,
     checkpoint_dir,
     held_from_tables,
     heartbeat_file,
     now_iso,
-    progress_file,
+    offsets_file,
     read_json,
     write_json,
 )
-from lakehouse.bronze.schema import BRONZE_SCHEMA, PARTITION_COLUMN, RAW_BYTES_SCHEMA, RAW_BYTES_TABLE, TOPIC_TABLES
-from lakehouse.bronze.writer import NEVER, BatchWriter, write_progress
+from lakehouse.bronze.writer import BatchWriter, write_offsets
 from pinlake.settings import Settings
 
 log = logging.getLogger("pinlake.bronze")
@@ -54,10 +54,6 @@ class _StopFlag:
         self.signal = signal.Signals(signum).name
 
 
-# Bronze is append-only (contract section 4); the stream writes its checkpoints itself (writer.py).
-TABLE_PROPERTIES = {"delta.appendOnly": "true", "delta.checkpointInterval": str(NEVER)}
-
-
 def stream_master(master: str, cores: int | None = None) -> str:
     """The bronze session's Spark master: a local one gets two task threads per core.
 
@@ -73,27 +69,9 @@ def stream_master(master: str, cores: int | None = None) -> str:
 
 
 def ensure_tables(spark: SparkSession, settings: Settings) -> None:
-    """Create the bronze tables (schema, partitioning, properties) that do not exist yet.
-
-    A table made by an earlier pinlake gets the properties it lacks (one metadata commit).
-    """
-    from delta.tables import DeltaTable
-    from deltalake import DeltaTable as LogReader
-
-    specs = [(name, BRONZE_SCHEMA, [PARTITION_COLUMN]) for name in TOPIC_TABLES.values()]
-    for name, schema, partitions in [*specs, (RAW_BYTES_TABLE, RAW_BYTES_SCHEMA, [])]:
-        path = tables.table_path(name, settings.lakehouse)
-        if LogReader.is_deltatable(path):  # cheap, no Spark job: restarts stay fast
-            held = LogReader(path).metadata().configuration
-            missing = {k: v for k, v in TABLE_PROPERTIES.items() if held.get(k) != v}
-            if missing:
-                spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ("
-                          + ", ".join(f"'{k}' = '{v}'" for k, v in missing.items()) + ")")
-            continue
-        builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).partitionedBy(*partitions)
-        for key, value in TABLE_PROPERTIES.items():
-            builder = builder.property(key, value)
-        builder.execute()
+    """Create the bronze tables that do not exist yet; give older ones the properties they lack."""
+    for spec in (*EVENT_TABLES.values(), RAW_BYTES):
+        tables.ensure(spark, spec, settings.lakehouse)
 
 
 def kafka_partitions(bootstrap: str, timeout: float = 30.0) -> dict[str, list[int]]:
@@ -143,8 +121,8 @@ def start(spark: SparkSession, settings: Settings, once: bool):
     if is_new:  # Kafka's partitions are needed only to resume after what bronze holds
         begin = starting_offsets(held, kafka_partitions(settings.bootstrap) if any(held.values()) else {})
     log.info("bronze: checkpoint %s, starting offsets %s", checkpoint, begin if is_new else "from the checkpoint")
-    previous = read_json(progress_file(settings)) or {}
-    write_progress(settings, held, last_rows_at=previous.get("last_rows_at", {}),
+    previous = read_json(offsets_file(settings)) or {}
+    write_offsets(settings, held, last_rows_at=previous.get("last_rows_at", {}),
                    batch_at=previous.get("batch_at"), batch_id=previous.get("batch_id"))
     writer = BatchWriter(settings, held, previous.get("last_rows_at", {}))
     trigger = {"availableNow": True} if once else \

@@ -1,9 +1,10 @@
-"""Bronze's schemas and table names: the contract's section 4 as module constants."""
+"""Bronze's tables (CONTRACT.md section 4): their specs, and the Kafka source's schema."""
 
 from __future__ import annotations
 
 from pyspark.sql import types as T
 
+from lakehouse.spec import Table
 from pinlake.settings import TOPICS
 
 # What Spark's Kafka source yields with includeHeaders=true (the input of `to_bronze`).
@@ -51,7 +52,21 @@ RAW_BYTES_SCHEMA = T.StructType([
 PARTITION_COLUMN = "ingest_date"
 EVENT_ID_HEADER = "event_id"
 RECEIVED_AT_HEADER = "received_at"
+# The bronze tables' delta.checkpointInterval: Spark's commits never checkpoint them, the
+# stream's writer has `deltalake` do it off the commit path (lakehouse/bronze/writer.py).
+NEVER = 2**31 - 1
+# Append-only (the contract's bronze), and checkpoints off the commit path.
+PROPERTIES = {"delta.appendOnly": "true", "delta.checkpointInterval": str(NEVER)}
+KEYS = ("topic", "partition", "offset")
 
-# Kafka topic -> bronze table, one per event kind.
-TOPIC_TABLES = {topic: f"bronze.{kind}_events" for kind, topic in TOPICS.items()}
-RAW_BYTES_TABLE = "bronze.raw_bytes"
+
+def _events(kind: str) -> Table:
+    return Table(name=f"bronze.{kind}_events", schema=BRONZE_SCHEMA, keys=KEYS, partition_by=(PARTITION_COLUMN,),
+                 properties=PROPERTIES, description=f"Every Kafka record of the {kind} topic, as it came.")
+
+
+# Kafka topic -> its bronze table, one per event kind.
+EVENT_TABLES = {topic: _events(kind) for kind, topic in TOPICS.items()}
+TOPIC_TABLES = {topic: spec.name for topic, spec in EVENT_TABLES.items()}
+RAW_BYTES = Table(name="bronze.raw_bytes", schema=RAW_BYTES_SCHEMA, keys=KEYS, properties=PROPERTIES,
+                  description="The exact bytes of every record whose key or value is not UTF-8.")

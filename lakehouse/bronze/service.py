@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from lakehouse.bronze.progress import checkpoint_dir
+from lakehouse.bronze.state import checkpoint_dir
 from lakehouse.bronze.status import healthy
 from pinlake.supervisor import Service
 

@@ -1,7 +1,7 @@
 """Health and lag of the bronze stream, cheap enough for `pinlake status` (no Spark).
 
 Lag per topic = Kafka's end offsets minus the next offsets bronze holds, summed over the
-topic's partitions. What bronze holds comes from progress.json (written after each
+topic's partitions. What bronze holds comes from offsets.json (written after each
 micro-batch's Delta commits); without it, from the Delta tables themselves (deltalake).
 """
 
@@ -12,18 +12,17 @@ from datetime import datetime, timezone
 
 import psutil
 
-from lakehouse.bronze.progress import (
+from lakehouse.bronze.state import (
     Offsets,
     checkpoint_dir,
     heartbeat_file,
     held_from_tables,
-    progress_file,
+    offsets_file,
     read_json,
 )
 from lakehouse.bronze.schema import TOPIC_TABLES
+from pinlake.kafka import QUIET
 from pinlake.settings import Settings
-
-QUIET = 2  # librdkafka log level: a broker that is down is reported as unknown lag, not logged
 
 
 def stale_after(settings: Settings) -> float:
@@ -85,7 +84,7 @@ class _NoTopic:
 
 def bronze_status(settings: Settings) -> dict:
     """Per topic: Kafka's end, bronze's end (offsets summed over partitions), the lag; the last batch's time."""
-    progress = read_json(progress_file(settings))
+    progress = read_json(offsets_file(settings))
     held = progress["offsets"] if progress else held_from_tables(settings)
     ends = kafka_end_offsets(settings.bootstrap)
     topics = {}

@@ -25,20 +25,18 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import partial
-from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse import tables
-from lakehouse.bronze.progress import Offsets, checkpoint_dir, merge_offsets, now_iso, progress_file, write_json
-from lakehouse.bronze.schema import RAW_BYTES_TABLE, TOPIC_TABLES
+from lakehouse.bronze.schema import RAW_BYTES, TOPIC_TABLES
+from lakehouse.bronze.state import Offsets, checkpoint_dir, merge_offsets, now_iso, offsets_file, write_json
 from lakehouse.bronze.transform import to_bronze, to_raw_bytes, undecodable
 from pinlake.settings import Settings
 
 log = logging.getLogger("pinlake.bronze")
 CHECKPOINT_EVERY = 10  # commits between two checkpoints of a bronze table, Delta's default interval
-NEVER = 2**31 - 1  # the bronze tables' delta.checkpointInterval: Spark's commits never checkpoint
 
 
 def query_id(settings: Settings) -> str:
@@ -48,23 +46,19 @@ def query_id(settings: Settings) -> str:
 
 def marked_append(df: DataFrame, name: str, settings: Settings, app_id: str, batch_id: int) -> None:
     """Append in one Delta commit whose userMetadata marks it as (app_id, batch_id)."""
-    (df.coalesce(1)  # one file per table and batch: bronze batches are small
-     .write.format("delta").mode("append")
-     .option("userMetadata", json.dumps({"app": app_id, "batch": batch_id}))
-     .save(tables.table_path(name, settings.lakehouse)))
+    # one file per table and batch: bronze batches are small
+    tables.append(df.coalesce(1), name, settings.lakehouse, user_metadata=json.dumps({"app": app_id, "batch": batch_id}))
 
 
-def last_batch(path: str, app_id: str) -> int:
-    """The last batch id `app_id` committed to the Delta table at `path`, -1 for none.
+def last_batch(name: str, root: str, app_id: str) -> int:
+    """The last batch id `app_id` committed to the table, -1 for none.
 
     Read newest commit first through the log (`deltalake`, no Spark), in growing pages: the
     stream's own commits are the newest ones but for a few of maintenance (OPTIMIZE, VACUUM).
     """
-    from deltalake import DeltaTable
-
-    table, limit = DeltaTable(path), 16
+    limit = 16
     while True:
-        commits = table.history(limit)
+        commits = tables.history(name, root, limit)
         for commit in commits:
             mark = batch_mark(commit.get("userMetadata"))
             if mark is not None and mark[0] == app_id:
@@ -83,32 +77,12 @@ def batch_mark(user_metadata: str | None) -> tuple[str, int] | None:
         return None
 
 
-def last_checkpoint(path: str) -> int:
-    """The version of the table's last checkpoint (its `_last_checkpoint` file), -1 for none."""
-    try:
-        return int(json.loads((Path(path) / "_delta_log" / "_last_checkpoint").read_text())["version"])
-    except (FileNotFoundError, ValueError, KeyError):
-        return -1
-
-
-def checkpoint_if_due(path: str, every: int = CHECKPOINT_EVERY) -> int | None:
-    """Checkpoint the table's latest version when `every` commits have passed since the last checkpoint.
-
-    Returns the version checkpointed, or None. `deltalake` reads the log and writes the
-    checkpoint in milliseconds, without Spark; each file lands whole (written, then renamed).
-    """
-    from deltalake import DeltaTable
-
-    table = DeltaTable(path)
-    version = table.version()
-    if version - last_checkpoint(path) < every:
+def checkpoint_if_due(name: str, root: str, every: int = CHECKPOINT_EVERY) -> int | None:
+    """Checkpoint the table's latest version when `every` commits have passed since the last
+    checkpoint; the version checkpointed, or None."""
+    if (tables.version(name, root) or 0) - tables.last_checkpoint(name, root) < every:
         return None
-    # Spark's local file system keeps a checksum beside each file it wrote: deltalake replaces
-    # _last_checkpoint without its ._last_checkpoint.crc, and Spark would then refuse the file
-    # for a bad checksum, three times a second apart, before it searched the folder instead.
-    (Path(path) / "_delta_log" / "._last_checkpoint.crc").unlink(missing_ok=True)
-    table.create_checkpoint()
-    return version
+    return tables.checkpoint(name, root)
 
 
 class Checkpoints:
@@ -118,26 +92,21 @@ class Checkpoints:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-checkpoint")
         self._pending: dict[str, Future] = {}
 
-    def after_commit(self, path: str) -> None:
-        """A batch committed to the table at `path`: checkpoint it if it is due (at most one queued)."""
-        if path in self._pending and not self._pending[path].done():
+    def after_commit(self, name: str, root: str) -> None:
+        """A batch committed to table `name`: checkpoint it if it is due (at most one queued)."""
+        if name in self._pending and not self._pending[name].done():
             return
-        self._pending[path] = self._pool.submit(self._checkpoint, path)
+        self._pending[name] = self._pool.submit(self._checkpoint, name, root)
 
     @staticmethod
-    def _checkpoint(path: str) -> None:
+    def _checkpoint(name: str, root: str) -> None:
         try:
-            version = checkpoint_if_due(path)
+            version = checkpoint_if_due(name, root)
         except Exception as exc:  # noqa: BLE001 - a missed checkpoint costs readers time, never data
-            log.warning("bronze: no checkpoint of %s this time: %s", path, exc)
+            log.warning("bronze: no checkpoint of %s this time: %s", name, exc)
             return
         if version is not None:
-            log.info("bronze: checkpoint of %s at version %d", path, version)
-
-    def wait(self) -> None:
-        """Wait for the queued checkpoints to finish."""
-        for future in list(self._pending.values()):
-            future.result()
+            log.info("bronze: checkpoint of %s at version %d", name, version)
 
 
 class BatchWriter:
@@ -154,7 +123,7 @@ class BatchWriter:
     def committed(self, table: str) -> int:
         """The last batch this app committed to `table`: read from the log once, then kept."""
         if table not in self._committed:
-            self._committed[table] = last_batch(tables.table_path(table, self.settings.lakehouse), self.app_id())
+            self._committed[table] = last_batch(table, self.settings.lakehouse, self.app_id())
         return self._committed[table]
 
     def app_id(self) -> str:
@@ -187,7 +156,7 @@ class BatchWriter:
         appends = [(bronze.where(F.col("topic") == topic), table) for topic, table in TOPIC_TABLES.items()
                    if topic in topics]  # an empty append would still add a Delta version
         if any(s.undecodable for s in stats):
-            appends.append((to_raw_bytes(source, ingested_at), RAW_BYTES_TABLE))
+            appends.append((to_raw_bytes(source, ingested_at), RAW_BYTES.name))
         appends = [(df, table) for df, table in appends if batch_id > self.committed(table)]  # a replay
         if not appends:  # an empty micro-batch, or a replay every table holds
             return
@@ -201,7 +170,7 @@ class BatchWriter:
         self._committed.pop(table, None)  # unknown until the commit is known to be in
         marked_append(df, table, self.settings, self.app_id(), batch_id)
         self._committed[table] = batch_id
-        self.checkpoints.after_commit(tables.table_path(table, self.settings.lakehouse))
+        self.checkpoints.after_commit(table, self.settings.lakehouse)
 
     def _record(self, batch_id: int, stats: list) -> None:
         at = now_iso()
@@ -212,10 +181,10 @@ class BatchWriter:
             batch_rows[s.topic] = batch_rows.get(s.topic, 0) + s.rows
         self.offsets = merge_offsets(self.offsets, batch_offsets)
         self.last_rows_at.update({topic: at for topic in batch_rows})
-        write_progress(self.settings, self.offsets, batch_id=batch_id, batch_at=at,
+        write_offsets(self.settings, self.offsets, batch_id=batch_id, batch_at=at,
                        batch_rows=batch_rows, last_rows_at=self.last_rows_at)
 
 
-def write_progress(settings: Settings, offsets: Offsets, **fields) -> None:
-    """Record what bronze holds (progress.json): the next offset per topic partition."""
-    write_json(progress_file(settings), {"offsets": offsets, "written_at": now_iso(), **fields})
+def write_offsets(settings: Settings, offsets: Offsets, **fields) -> None:
+    """Record what bronze holds (offsets.json): the next offset per topic partition."""
+    write_json(offsets_file(settings), {"offsets": offsets, "written_at": now_iso(), **fields})

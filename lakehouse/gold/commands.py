@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Rebuild even when gold is up to date with silver."),
         as_json: bool = typer.Option(False, "--json", help="Print the row counts as JSON."),
     ) -> None:
-        """Run the gold job once: rebuild and publish the eight gold tables."""
+        """Run the gold job once: rebuild and publish the gold tables."""
         from lakehouse.gold import job
         from pinlake.settings import get_settings
         from quality.gate import QualityGateFailed

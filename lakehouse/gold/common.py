@@ -1,26 +1,24 @@
-"""What the gold tables share (CONTRACT.md section 6): the joined pins, UTC years, age groups, "top"."""
+"""What the gold tables share (CONTRACT.md section 6): their facts, UTC years, age groups, "top", medians.
+
+Each gold table joins silver.pins with only the silver table it groups by (its spec's
+`inputs`), inner, on `ind`: a pin without a user row still counts for its country.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-# Pins with their posting's geo and user (inner joins on ind): the input of every pin table.
-FACTS_SCHEMA = T.StructType([
-    T.StructField("ind", T.LongType()),
-    T.StructField("category", T.StringType()),
-    T.StructField("poster_name", T.StringType()),
-    T.StructField("follower_count", T.LongType()),
-    T.StructField("country", T.StringType()),
-    T.StructField("post_year", T.IntegerType()),
-    T.StructField("age_group", T.StringType()),
-    T.StructField("join_year", T.IntegerType()),
-])
-FACTS_COLUMNS = FACTS_SCHEMA.fieldNames()
+from lakehouse.silver.geo import GEO
+from lakehouse.silver.pins import PINS
+from lakehouse.silver.users import USERS
 
-UNDER_18, AGE_18_24, AGE_25_35, AGE_36_50, OVER_50 = "under 18", "18-24", "25-35", "36-50", "50+"
-AGE_GROUPS = (UNDER_18, AGE_18_24, AGE_25_35, AGE_36_50, OVER_50)
+# Age groups by their inclusive upper bound (ages are whole numbers); older than the last bound: 50+.
+AGE_BOUNDS = ((17, "under 18"), (24, "18-24"), (35, "25-35"), (50, "36-50"))
+OVER_50 = "50+"
+AGE_GROUPS = (*(label for _, label in AGE_BOUNDS), OVER_50)
 
 
 def utc_year(ts: Column) -> Column:
@@ -30,27 +28,28 @@ def utc_year(ts: Column) -> Column:
 
 
 def age_group(age: Column) -> Column:
-    """`under 18`, `18-24`, `25-35`, `36-50`, `50+` (older than 50); null for a null age."""
-    return (
-        F.when(age < 18, F.lit(UNDER_18))
-        .when(age <= 24, F.lit(AGE_18_24))
-        .when(age <= 35, F.lit(AGE_25_35))
-        .when(age <= 50, F.lit(AGE_36_50))
-        .when(age > 50, F.lit(OVER_50))
-    )
+    """The age group of an age (AGE_GROUPS, youngest first); null for a null age."""
+    group = F.when(age > AGE_BOUNDS[-1][0], F.lit(OVER_50))
+    for bound, label in reversed(AGE_BOUNDS):
+        group = F.when(age <= bound, F.lit(label)).otherwise(group)
+    return group
 
 
-def pin_facts(pins: DataFrame, geo: DataFrame, users: DataFrame) -> DataFrame:
-    """silver.pins inner-joined with silver.geo and silver.users on ind, with the grouping keys."""
-    g = geo.select("ind", "country", utc_year(F.col("event_time")).alias("post_year"))
-    u = users.select("ind", age_group(F.col("age")).alias("age_group"),
-                     utc_year(F.col("date_joined")).alias("join_year"))
-    return (
-        pins.select("ind", "category", "poster_name", "follower_count")
-        .join(g, on="ind", how="inner")
-        .join(u, on="ind", how="inner")
-        .select(*FACTS_COLUMNS)
-    )
+# What each silver table brings to a gold table's facts: the join key and its grouping columns.
+FACT_COLUMNS: dict[str, Callable[[DataFrame], DataFrame]] = {
+    PINS.name: lambda pins: pins.select("ind", "category", "poster_name", "follower_count"),
+    GEO.name: lambda geo: geo.select("ind", "country", utc_year(F.col("event_time")).alias("post_year")),
+    USERS.name: lambda users: users.select("ind", age_group(F.col("age")).alias("age_group"),
+                                           utc_year(F.col("date_joined")).alias("join_year")),
+}
+
+
+def facts(frames: dict[str, DataFrame], inputs: Iterable[str]) -> DataFrame:
+    """The inputs' fact columns inner-joined on `ind` (one input: its columns alone)."""
+    first, *rest = [FACT_COLUMNS[name](frames[name]) for name in inputs]
+    for other in rest:
+        first = first.join(other, on="ind", how="inner")
+    return first
 
 
 def top_per_group(df: DataFrame, keys: list[str], name: str, score: str) -> DataFrame:
@@ -59,26 +58,51 @@ def top_per_group(df: DataFrame, keys: list[str], name: str, score: str) -> Data
     return df.withColumn("_rank", F.row_number().over(window)).where(F.col("_rank") == 1).drop("_rank")
 
 
-def top_category(facts: DataFrame, keys: list[str]) -> DataFrame:
+def top_category(facts_: DataFrame, keys: list[str]) -> DataFrame:
     """Per group, the category with most pins (ties: alphabetically first) and its count."""
     counted = (
-        facts.where(F.col("category").isNotNull() & _all_present(keys))
+        facts_.where(F.col("category").isNotNull() & all_present(keys))
         .groupBy(*keys, "category").agg(F.count(F.lit(1)).alias("category_count"))
     )
     return top_per_group(counted, keys, "category", "category_count")
 
 
-def median_followers(facts: DataFrame, keys: list[str]) -> DataFrame:
+def median_followers(facts_: DataFrame, keys: list[str]) -> DataFrame:
     """Per group, the exact continuous median follower_count (a double) over pins that have one."""
     return (
-        facts.where(F.col("follower_count").isNotNull() & _all_present(keys))
+        facts_.where(F.col("follower_count").isNotNull() & all_present(keys))
         .groupBy(*keys)
         .agg(F.percentile(F.col("follower_count"), F.lit(0.5)).cast("double").alias("median_follower_count"))
     )
 
 
-def _all_present(keys: list[str]) -> Column:
+def all_present(keys: list[str]) -> Column:
+    """Predicate: none of the grouping columns is null (rows with a null key are left out)."""
     present = F.lit(True)
     for key in keys:
         present = present & F.col(key).isNotNull()
     return present
+
+
+# --- expectations the gold tables share -------------------------------------------------------
+
+
+def expect_top_category() -> list:
+    """A top category and its count: the count at least 1; the category itself only warned about."""
+    from quality import expect as x
+
+    return [x.not_null("category", x.WARNING), x.not_null("category_count"), x.between("category_count", 1)]
+
+
+def expect_age_group() -> list:
+    """`age_group` is one of the contract's groups."""
+    from quality import expect as x
+
+    return [x.in_set("age_group", AGE_GROUPS)]
+
+
+def expect_median() -> list:
+    """A median follower count: present and not negative."""
+    from quality import expect as x
+
+    return [x.not_null("median_follower_count"), x.between("median_follower_count", 0)]

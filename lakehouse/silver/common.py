@@ -2,7 +2,7 @@
 
 Each helper takes the *clean text* of a JSON field (see `json_field`: trimmed, null when absent
 or blank) and returns a typed column, null when the value is unusable; the table modules turn
-"present but unusable" into reason codes.
+"present but unusable" into reason codes (`lakehouse.silver.reasons`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakehouse.silver.reasons import Reason
+
 # Provenance every silver row carries, in this order, after the table's own columns.
 PROVENANCE = ("event_id", "received_at", "source_partition", "source_offset", "kafka_timestamp")
 PROVENANCE_FIELDS = [
@@ -22,10 +24,11 @@ PROVENANCE_FIELDS = [
     T.StructField("source_offset", T.LongType()),
     T.StructField("kafka_timestamp", T.TimestampType()),
 ]
+# The posting number (`index` of a pin, `ind` of geo and user): an integer >= 0.
+MIN_IND = 0
 # "Latest version wins", ordered by these columns (all descending for the winner).
 VERSION_ORDER = ("kafka_timestamp", "source_partition", "source_offset")
 
-MALFORMED_JSON = "malformed_json"
 _PARSED = "_json"
 _IS_OBJECT = "_is_object"
 _FIELD = "_field_"
@@ -36,6 +39,8 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # A whole number: digits, optionally followed by a zero fraction (a JSON 12.0 reads as "12.0").
 _INTEGER = r"^[+-]?\d+(\.0+)?$"
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# How silver stores a UUID: the same form, lower-case.
+CANONICAL_UUID = _UUID.replace("a-fA-F", "a-f")
 # Date, `T` or space, hh:mm[:ss], optional fraction, optional offset `Z` / `+hh:mm` / `-hh:mm`.
 _DATE_TIME = (r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _DATE_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
@@ -162,10 +167,10 @@ def invalid(present: Column, parsed: Column, valid: Column | None = None) -> Col
     return F.coalesce(bad, F.lit(False))
 
 
-def reasons(checks: dict[str, Column]) -> Column:
-    """The sorted array of codes whose check is true; `malformed_json` alone for a non-object."""
-    found = F.array_compact(F.array(*[F.when(checks[code], F.lit(code)) for code in sorted(checks)]))
-    return F.when(is_object(), found).otherwise(F.array(F.lit(MALFORMED_JSON)))
+def reasons(checks: dict[Reason, Column]) -> Column:
+    """The sorted array of codes whose predicate is true; `Reason.MALFORMED_JSON` alone for a non-object."""
+    found = F.array_compact(F.array(*[F.when(checks[code], F.lit(str(code))) for code in sorted(checks)]))
+    return F.when(is_object(), found).otherwise(F.array(F.lit(str(Reason.MALFORMED_JSON))))
 
 
 def provenance() -> list[Column]:
@@ -179,14 +184,14 @@ def provenance() -> list[Column]:
     ]
 
 
-def check(bronze: DataFrame, fields: list[str], values: dict[str, Column],
-          checks: Callable[[], dict[str, Column]], columns: list[str | Column]) -> DataFrame:
+def clean(bronze: DataFrame, fields: list[str], values: dict[str, Column],
+          checks: Callable[[], dict[Reason, Column]], columns: list[str | Column]) -> DataFrame:
     """Bronze rows parsed and cleaned into `columns`, with provenance and sorted reason codes.
 
     `fields` are the JSON fields the table reads (`json_field`), `values` the cleaned values
-    computed from them, `checks` the reason code predicates over them. The bronze text is kept
-    as `raw` for rejected rows only: accepted rows never need it, and a batch is cached between
-    its uses.
+    computed from them, `checks` the predicate of each reason code over them. The bronze text is
+    kept as `raw` for rejected rows only: accepted rows never need it, and a batch is cached
+    between its uses.
     """
     cleaned = with_fields(bronze, fields).select("*", *[v.alias(k) for k, v in values.items()])
     judged = cleaned.withColumn("reasons", reasons(checks()))
@@ -209,6 +214,21 @@ def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:
     )
 
 
-def accepted(checked: DataFrame) -> Column:
-    """Predicate: the checked row has no reason to be quarantined."""
-    return F.size(checked["reasons"]) == 0
+def accepted(cleaned: DataFrame) -> Column:
+    """Predicate: the cleaned row has no reason to be quarantined."""
+    return F.size(cleaned["reasons"]) == 0
+
+
+def unusable_ind() -> Column:
+    """Every silver table's predicate of `Reason.INVALID_IND`: no whole number >= MIN_IND."""
+    return F.col("ind").isNull() | (F.col("ind") < MIN_IND)
+
+
+def expect_entity() -> list:
+    """What every silver entity table expects: `ind` >= 0 and its Kafka provenance present."""
+    from quality import expect as x
+
+    missing = " OR ".join(f"{c} IS NULL" for c in ("source_partition", "source_offset", "kafka_timestamp"))
+    return [x.between("ind", MIN_IND),
+            x.no_rows("provenance present", missing,
+                      "source_partition, source_offset and kafka_timestamp are never null")]

@@ -6,11 +6,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakehouse.bronze.schema import EVENT_TABLES
 from lakehouse.silver import common as c
-
-TABLE = "silver.pins"
-BRONZE = "bronze.pin_events"
-KEYS = ["unique_id"]
+from lakehouse.silver.reasons import Reason
+from lakehouse.spec import SilverTable
+from pinlake.settings import TOPICS
 
 PINS_SCHEMA = T.StructType([
     T.StructField("ind", T.LongType()),
@@ -38,7 +38,9 @@ USER_INFO_ERROR = "User Info Error"
 NO_TAGS = "N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e"
 IMAGE_SRC_ERROR = "Image src error."
 MEDIA_TYPES = {"image": "image", "video": "video", "multi-video(story page format)": "story"}
-SAVE_PREFIX = r"^Local save in(\s+|$)"
+SAVE_PREFIX = "Local save in"
+_SAVE_PREFIX = rf"^{SAVE_PREFIX}(\s+|$)"
+HTTP_URL = r"^https?://"
 # A number with an optional thousand / million suffix: `8k`, `1.2M`, `731`.
 _FOLLOWERS = r"^([+-]?)(\d+\.?\d*|\.\d+)([kKmM]?)$"
 _MAX_FOLLOWER_DIGITS = "decimal(30,6)"  # wide enough for any bigint, small enough not to overflow x 10^6
@@ -78,7 +80,7 @@ def downloaded(text: Column) -> Column:
 
 def save_location(text: Column) -> Column:
     """The path without the leading `Local save in `."""
-    return c.clean_string(F.regexp_replace(text, SAVE_PREFIX, ""))
+    return c.clean_string(F.regexp_replace(text, _SAVE_PREFIX, ""))
 
 
 def _values() -> dict[str, Column]:
@@ -100,26 +102,54 @@ def _values() -> dict[str, Column]:
     }
 
 
-def _checks() -> dict[str, Column]:
+def _checks() -> dict[Reason, Column]:
     present = lambda name: c.json_field(name).isNotNull()  # noqa: E731
     col = F.col
     return {
-        "invalid_ind": col("ind").isNull() | (col("ind") < 0),
-        "invalid_unique_id": col("unique_id").isNull(),
-        "invalid_follower_count": c.invalid(
+        Reason.INVALID_IND: c.unusable_ind(),
+        Reason.INVALID_UNIQUE_ID: col("unique_id").isNull(),
+        Reason.INVALID_FOLLOWER_COUNT: c.invalid(
             present("follower_count") & (c.json_field("follower_count") != USER_INFO_ERROR),
             col("follower_count"), col("follower_count") >= 0),
-        "invalid_media_type": c.invalid(present("is_image_or_video"), col("media_type")),
-        "invalid_downloaded": c.invalid(present("downloaded"), col("downloaded")),
+        Reason.INVALID_MEDIA_TYPE: c.invalid(present("is_image_or_video"), col("media_type")),
+        Reason.INVALID_DOWNLOADED: c.invalid(present("downloaded"), col("downloaded")),
     }
 
 
-def check_pins(bronze: DataFrame) -> DataFrame:
+def clean_pins(bronze: DataFrame) -> DataFrame:
     """Every bronze pin event, cleaned, with its sorted reason codes (empty when accepted)."""
     own = [name for name in COLUMNS if name not in c.PROVENANCE]
-    return c.check(bronze, FIELDS, _values(), _checks, own)
+    return c.clean(bronze, FIELDS, _values(), _checks, own)
 
 
-def build_pins(checked: DataFrame) -> DataFrame:
-    """silver.pins rows from checked events: accepted ones only, the latest version per unique_id."""
-    return c.latest_per_key(checked.where(c.accepted(checked)), KEYS).select(*COLUMNS)
+def build_pins(cleaned: DataFrame) -> DataFrame:
+    """silver.pins rows from cleaned events: accepted ones only, the latest version per unique_id."""
+    return c.latest_per_key(cleaned.where(c.accepted(cleaned)), list(PINS.keys)).select(*COLUMNS)
+
+
+def expect_pins() -> list:
+    """silver.pins: canonical ids, cleaned values in their ranges and sets, no placeholder left."""
+    from quality import expect as x
+
+    left = " OR ".join([f"title = {x.sql_text(NO_TITLE)}", f"description LIKE {x.sql_text(NO_DESCRIPTION + '%')}",
+                        f"poster_name = {x.sql_text(USER_INFO_ERROR)}",
+                        f"save_location LIKE {x.sql_text(SAVE_PREFIX + ' %')}"])
+    return [
+        x.matches("unique_id", c.CANONICAL_UUID),
+        x.not_null("ind"),
+        *c.expect_entity(),
+        x.between("follower_count", 0),
+        x.in_set("media_type", set(MEDIA_TYPES.values())),
+        x.not_matches("category", "[A-Z]"),
+        x.not_null("category", x.WARNING),
+        x.matches("image_src", HTTP_URL, x.WARNING),
+        x.no_rows("placeholders cleaned", left, "no placeholder of section 5 is left in title, description, "
+                  "poster_name or save_location", x.WARNING),
+    ]
+
+
+PINS = SilverTable(
+    name="silver.pins", schema=PINS_SCHEMA, keys=("unique_id",), description="One row per pin (unique_id).",
+    inputs=(EVENT_TABLES[TOPICS["pin"]].name,), topic=TOPICS["pin"], clean=clean_pins, build=build_pins,
+    expectations=expect_pins,
+)

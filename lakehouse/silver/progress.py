@@ -21,9 +21,7 @@ from pyspark.sql import types as T
 
 from lakehouse import tables
 from lakehouse.silver import common as c
-
-TABLE = "silver.progress"
-KEYS = ["source_topic", "source_partition", "first_offset"]
+from lakehouse.spec import Table
 
 PROGRESS_SCHEMA = T.StructType([
     T.StructField("source_topic", T.StringType()),
@@ -37,11 +35,15 @@ PROGRESS_SCHEMA = T.StructType([
     T.StructField("run_id", T.StringType()),
     T.StructField("committed_at", T.TimestampType()),
 ])
+PROGRESS = Table(
+    name="silver.progress", schema=PROGRESS_SCHEMA, keys=("source_topic", "source_partition", "first_offset"),
+    description="The bronze offset ranges each silver run processed, with rows accepted and quarantined.",
+)
 
 
 def watermarks(spark: SparkSession, topic: str, root: str | None = None) -> dict[int, int]:
     """The highest committed offset of each partition of `topic`."""
-    done = tables.read_or_empty(spark, TABLE, PROGRESS_SCHEMA, root)
+    done = tables.read_or_empty(spark, PROGRESS, root)
     rows = (
         done.where(F.col("source_topic") == topic)
         .groupBy("source_partition").agg(F.max("last_offset").alias("last_offset"))
@@ -56,12 +58,9 @@ def bronze_versions(root: str | None = None) -> dict[str, int]:
     A run reads bronze pinned at one version and commits every row it found unprocessed there,
     so every row of that bronze version, and of the versions before it, is processed.
     """
-    from deltalake import DeltaTable
-
-    path = tables.table_path(TABLE, root)
-    if not DeltaTable.is_deltatable(path):
+    done = tables.arrow(PROGRESS.name, root, columns=["source_topic", "bronze_version"])
+    if done is None:
         return {}
-    done = DeltaTable(path).to_pyarrow_table(columns=["source_topic", "bronze_version"])
     highest = done.group_by("source_topic").aggregate([("bronze_version", "max")])
     return dict(zip(highest["source_topic"].to_pylist(), highest["bronze_version_max"].to_pylist()))
 
@@ -82,10 +81,10 @@ def unprocessed(bronze: DataFrame, marks: dict[int, int]) -> DataFrame:
     return bronze.where(wanted)
 
 
-def ranges(checked: DataFrame) -> DataFrame:
-    """Per partition of a checked batch: its offset range, rows, accepted and quarantined."""
-    is_accepted = c.accepted(checked).cast("long")
-    return checked.groupBy("source_partition").agg(
+def ranges(cleaned: DataFrame) -> DataFrame:
+    """Per partition of a cleaned batch: its offset range, rows, accepted and quarantined."""
+    is_accepted = c.accepted(cleaned).cast("long")
+    return cleaned.groupBy("source_partition").agg(
         F.min("source_offset").alias("first_offset"),
         F.max("source_offset").alias("last_offset"),
         F.count(F.lit(1)).alias("rows"),
@@ -107,4 +106,4 @@ def progress_rows(spark: SparkSession, topic: str, batch_ranges: list, bronze_ve
 
 def commit(spark: SparkSession, rows: DataFrame, root: str | None = None) -> None:
     """Record processed ranges (idempotent: a range already recorded is left as it is)."""
-    tables.insert_new(spark, rows, TABLE, KEYS, PROGRESS_SCHEMA, root)
+    tables.insert_new(spark, rows, PROGRESS, root)

@@ -6,11 +6,13 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakehouse.bronze.schema import EVENT_TABLES
 from lakehouse.silver import common as c
+from lakehouse.silver.reasons import Reason
+from lakehouse.spec import SilverTable
+from pinlake.settings import TOPICS
 
-TABLE = "silver.users"
-BRONZE = "bronze.user_events"
-KEYS = ["ind"]
+AGE = (0, 130)
 
 USERS_SCHEMA = T.StructType([
     T.StructField("ind", T.LongType()),
@@ -41,27 +43,41 @@ def _values() -> dict[str, Column]:
     }
 
 
-def _checks() -> dict[str, Column]:
+def _checks() -> dict[Reason, Column]:
     present = lambda name: c.json_field(name).isNotNull()  # noqa: E731
     col = F.col
     return {
-        "invalid_ind": col("ind").isNull() | (col("ind") < 0),
-        "invalid_age": c.invalid(present("age"), col("age_number"), _age_in_range()),
-        "invalid_date_joined": c.invalid(present("date_joined"), col("date_joined")),
+        Reason.INVALID_IND: c.unusable_ind(),
+        Reason.INVALID_AGE: c.invalid(present("age"), col("age_number"), _age_in_range()),
+        Reason.INVALID_DATE_JOINED: c.invalid(present("date_joined"), col("date_joined")),
     }
 
 
-def check_users(bronze: DataFrame) -> DataFrame:
+def clean_users(bronze: DataFrame) -> DataFrame:
     """Every bronze user event, cleaned, with its sorted reason codes (empty when accepted)."""
     # the age is kept only in range: out-of-range ages live on in quarantine's raw text
     age = F.when(_age_in_range(), F.col("age_number")).cast("int").alias("age")
-    return c.check(bronze, FIELDS, _values(), _checks, ["ind", "user_name", age, "date_joined"])
+    return c.clean(bronze, FIELDS, _values(), _checks, ["ind", "user_name", age, "date_joined"])
 
 
 def _age_in_range() -> Column:
-    return F.col("age_number").between(0, 130)
+    return F.col("age_number").between(*AGE)
 
 
-def build_users(checked: DataFrame) -> DataFrame:
-    """silver.users rows from checked events: accepted ones only, the latest version per ind."""
-    return c.latest_per_key(checked.where(c.accepted(checked)), KEYS).select(*COLUMNS)
+def build_users(cleaned: DataFrame) -> DataFrame:
+    """silver.users rows from cleaned events: accepted ones only, the latest version per ind."""
+    return c.latest_per_key(cleaned.where(c.accepted(cleaned)), list(USERS.keys)).select(*COLUMNS)
+
+
+def expect_users() -> list:
+    """silver.users: an age within the contract's range."""
+    from quality import expect as x
+
+    return [*c.expect_entity(), x.between("age", *AGE)]
+
+
+USERS = SilverTable(
+    name="silver.users", schema=USERS_SCHEMA, keys=("ind",), description="One row per posting's user (ind).",
+    inputs=(EVENT_TABLES[TOPICS["user"]].name,), topic=TOPICS["user"], clean=clean_users, build=build_users,
+    expectations=expect_users,
+)

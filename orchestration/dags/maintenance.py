@@ -1,8 +1,8 @@
 """
-### maintenance: OPTIMIZE and VACUUM every Delta table
+### maintenance: OPTIMIZE and VACUUM every lakehouse table
 
-Once a day, one Spark job compacts the small files of every Delta table under the lakehouse
-root (`OPTIMIZE`, bin-packing; data unchanged) and then deletes the files that no version of
+Once a day, one Spark job (`lakehouse/maintenance.py`) compacts the small files of every
+lakehouse table (`OPTIMIZE`, bin-packing; data unchanged) and then deletes the files that no version of
 the last `PINLAKE_VACUUM_RETENTION_HOURS` (at least 168, 7 days) still needs (`VACUUM`), so
 time travel within that window and slow readers keep working. Before that it writes a
 checkpoint of each table and removes the log files past Delta's log retention (30 days): the
@@ -42,7 +42,7 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     spark_step(
-        "optimize_vacuum", "orchestration.maintenance_job", timeout=timedelta(hours=2),
+        "optimize_vacuum", "lakehouse.maintenance", timeout=timedelta(hours=2),
         args=["--retention-hours", str(settings.vacuum_retention_hours)],
         guard=medallion_idle, priority_weight=1,
     )

@@ -5,7 +5,7 @@ Promotes what the bronze stream has landed, one step per layer:
 
 1. **silver** (Spark): the bronze rows not processed yet are cleaned, checked by the silver
    quality gate and MERGEd into `silver.*`; rejected rows go to `silver.quarantine`.
-2. **gold** (Spark): the eight `gold.*` tables are rebuilt from silver behind the gold gate
+2. **gold** (Spark): the `gold.*` tables are rebuilt from silver behind the gold gate
    and published atomically.
 3. **publish**: the Data Docs site is rebuilt and the DuckDB database file refreshed.
 

@@ -1,4 +1,4 @@
-"""An independent computation of the eight gold tables (CONTRACT.md section 6) in DuckDB SQL.
+"""A computation of the gold tables (CONTRACT.md section 6, v2's joins) in DuckDB SQL.
 
 DuckDB reads the silver Delta tables through the `deltalake` package (the Delta log, never a
 Parquet glob), and the result is compared with what Spark published.
@@ -9,53 +9,56 @@ from __future__ import annotations
 import math
 
 import duckdb
-from deltalake import DeltaTable
 
-from lakehouse.tables import table_path
+from lakehouse import tables
 
+# Each gold table joins pins with only the silver table it groups by.
 FACTS = """
-    CREATE OR REPLACE TEMP VIEW facts AS
+    CREATE OR REPLACE TEMP VIEW by_geo AS
     SELECT p.category, p.poster_name, p.follower_count, g.country,
-           year(timezone('UTC', g.event_time)) AS post_year,
+           year(timezone('UTC', g.event_time)) AS post_year
+    FROM pins p JOIN geo g ON p.ind = g.ind;
+    CREATE OR REPLACE TEMP VIEW by_user AS
+    SELECT p.category, p.poster_name, p.follower_count,
            year(timezone('UTC', u.date_joined)) AS join_year,
            CASE WHEN u.age < 18 THEN 'under 18' WHEN u.age <= 24 THEN '18-24'
                 WHEN u.age <= 35 THEN '25-35' WHEN u.age <= 50 THEN '36-50'
                 WHEN u.age > 50 THEN '50+' END AS age_group
-    FROM pins p JOIN geo g ON p.ind = g.ind JOIN users u ON p.ind = u.ind
+    FROM pins p JOIN users u ON p.ind = u.ind
 """
 
 
-def _top_category(key: str) -> str:
+def _top_category(key: str, facts: str) -> str:
     return f"""
         SELECT {key}, category, category_count FROM (
             SELECT {key}, category, count(*) AS category_count,
                    row_number() OVER (PARTITION BY {key} ORDER BY count(*) DESC, category ASC) AS rn
-            FROM facts WHERE category IS NOT NULL AND {key} IS NOT NULL
+            FROM {facts} WHERE category IS NOT NULL AND {key} IS NOT NULL
             GROUP BY {key}, category)
         WHERE rn = 1
     """
 
 
-def _median(*keys: str) -> str:
+def _median(*keys: str) -> str:  # over the pins joined with users
     cols = ", ".join(keys)
     present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
     return f"""
         SELECT {cols}, quantile_cont(follower_count, 0.5)::DOUBLE AS median_follower_count
-        FROM facts WHERE follower_count IS NOT NULL AND {present} GROUP BY {cols}
+        FROM by_user WHERE follower_count IS NOT NULL AND {present} GROUP BY {cols}
     """
 
 
 GOLD_SQL = {
-    "gold.category_by_country": _top_category("country"),
-    "gold.category_by_year": _top_category("post_year"),
+    "gold.category_by_country": _top_category("country", "by_geo"),
+    "gold.category_by_year": _top_category("post_year", "by_geo"),
     "gold.top_user_by_country": """
         SELECT country, poster_name, follower_count FROM (
             SELECT country, poster_name, follower_count,
                    row_number() OVER (PARTITION BY country ORDER BY follower_count DESC, poster_name ASC) AS rn
-            FROM facts WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL)
+            FROM by_geo WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL)
         WHERE rn = 1
     """,
-    "gold.category_by_age_group": _top_category("age_group"),
+    "gold.category_by_age_group": _top_category("age_group", "by_user"),
     "gold.median_followers_by_age_group": _median("age_group"),
     "gold.users_joined_by_year": """
         SELECT year(timezone('UTC', date_joined)) AS join_year, count(*) AS number_users_joined
@@ -68,7 +71,7 @@ GOLD_SQL = {
 
 def arrow(root: str, name: str):
     """A Delta table's current snapshot as Arrow, through the Delta log."""
-    return DeltaTable(table_path(name, root)).to_pyarrow_table()
+    return tables.arrow(name, root)
 
 
 def expected_gold(root: str) -> dict[str, list[tuple]]:

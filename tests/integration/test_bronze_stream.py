@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from lakehouse import tables
-from lakehouse.bronze.schema import BRONZE_SCHEMA, RAW_BYTES_TABLE
+from lakehouse.bronze.schema import BRONZE_SCHEMA, RAW_BYTES
 from lakehouse.bronze.status import bronze_status
 from tests.integration.bronze_helpers import (
     PINLAKE,
@@ -102,7 +102,7 @@ def test_once_lands_every_message_unchanged_exactly_once(spark, tmp_path):
         sent = {where: m[3] for m, where in zip(MESSAGES, delivered) if m[3] != NOT_UTF8}
         assert {where: stored[where] for where in sent} == sent
         assertDataFrameEqual(
-            tables.read(spark, RAW_BYTES_TABLE, settings.lakehouse).select("topic", "partition", "offset", "key",
+            tables.read(spark, RAW_BYTES.name, settings.lakehouse).select("topic", "partition", "offset", "key",
                                                                             "value", "ingest_date"),
             spark.createDataFrame([("pinterest.geo", 1, delivered[3][2], bytearray(b"8"), bytearray(NOT_UTF8),
                                     T3.date())],
@@ -157,16 +157,17 @@ def test_a_replayed_batch_is_written_only_to_the_tables_that_miss_it(spark, tmp_
     """The writer a restarted stream builds skips, per table, a batch the table's log marks as
     written: a replay after a kill between some tables' commits writes each offset once."""
     from lakehouse.bronze.job import ensure_tables
-    from lakehouse.bronze.progress import checkpoint_dir
     from lakehouse.bronze.schema import KAFKA_SOURCE_SCHEMA, TOPIC_TABLES
+    from lakehouse.bronze.state import checkpoint_dir
     from lakehouse.bronze.writer import BatchWriter, last_batch
     from pinlake.settings import Settings
 
     settings = Settings(data_root=tmp_path)
+    root = settings.lakehouse
     checkpoint_dir(settings).mkdir(parents=True)
     (checkpoint_dir(settings) / "metadata").write_text(json.dumps({"id": "q-1"}))
     ensure_tables(spark, settings)
-    paths = {topic: tables.table_path(name, settings.lakehouse) for topic, name in TOPIC_TABLES.items()}
+    paths = {topic: tables.table_path(name, root) for topic, name in TOPIC_TABLES.items()}
 
     def batch(first_offset: int, topics=tuple(TOPIC_TABLES)):
         rows = [(b"k", b'{"n": %d}' % o, topic, 0, o, T1, 0, [("event_id", f"{topic}-{o}".encode())])
@@ -180,9 +181,9 @@ def test_a_replayed_batch_is_written_only_to_the_tables_that_miss_it(spark, tmp_
     first(batch(0), 0)
     # The kill: batch 1 reached the pin table only.
     first(batch(2, topics=("pinterest.pin",)), 1)
-    assert {t: last_batch(p, "pinlake-bronze-q-1") for t, p in paths.items()} == \
+    assert {t: last_batch(name, root, "pinlake-bronze-q-1") for t, name in TOPIC_TABLES.items()} == \
         {"pinterest.pin": 1, "pinterest.geo": 0, "pinterest.user": 0}
-    assert last_batch(paths["pinterest.pin"], "pinlake-bronze-other") == -1
+    assert last_batch(TOPIC_TABLES["pinterest.pin"], root, "pinlake-bronze-other") == -1
 
     restarted = BatchWriter(settings, {}, {})
     restarted(batch(2), 1)  # Spark's replay: the whole batch again
@@ -194,49 +195,53 @@ def test_a_replayed_batch_is_written_only_to_the_tables_that_miss_it(spark, tmp_
 def test_the_writer_checkpoints_each_table_every_tenth_commit_instead_of_spark(spark, tmp_path):
     """Spark's commits to bronze never checkpoint; the writer's background thread writes one
     (with deltalake) once a table went ten commits without, and Spark reads the table from it.
-    A table made before (Spark's default interval of 10) gets the bronze properties first; one
-    that Spark checkpointed (the maintenance pass) gets deltalake's checkpoints after it."""
+    A table made before (Spark's default interval of 10, so Spark checkpointed it, its
+    checksum file beside) gets the bronze properties first, and deltalake's checkpoints after."""
     from delta.tables import DeltaTable
 
-    from lakehouse.bronze.job import TABLE_PROPERTIES, ensure_tables
-    from lakehouse.bronze.progress import checkpoint_dir
-    from lakehouse.bronze.schema import KAFKA_SOURCE_SCHEMA, TOPIC_TABLES
-    from lakehouse.bronze.writer import BatchWriter, last_checkpoint
-    from orchestration.maintenance_job import checkpoint_and_clean_log
+    from lakehouse.bronze.job import ensure_tables
+    from lakehouse.bronze.schema import KAFKA_SOURCE_SCHEMA, PROPERTIES, TOPIC_TABLES
+    from lakehouse.bronze.state import checkpoint_dir
+    from lakehouse.bronze.writer import BatchWriter
     from pinlake.settings import Settings
+    from pinlake.supervisor import wait_until
 
     settings = Settings(data_root=tmp_path)
+    root = settings.lakehouse
     checkpoint_dir(settings).mkdir(parents=True)
     (checkpoint_dir(settings) / "metadata").write_text(json.dumps({"id": "q-1"}))
-    paths = {topic: tables.table_path(name, settings.lakehouse) for topic, name in TOPIC_TABLES.items()}
+    paths = {topic: tables.table_path(name, root) for topic, name in TOPIC_TABLES.items()}
     old = paths["pinterest.pin"]  # as an earlier pinlake made it: append-only, nothing else
     (DeltaTable.createIfNotExists(spark).location(old).addColumns(BRONZE_SCHEMA).partitionedBy("ingest_date")
      .property("delta.appendOnly", "true").execute())
+    for _ in range(10):  # versions 1 to 10: Spark checkpoints version 10 itself
+        spark.createDataFrame([], BRONZE_SCHEMA).write.format("delta").mode("append").save(old)
+    assert (Path(old) / "_delta_log" / "._last_checkpoint.crc").exists()
     ensure_tables(spark, settings)
-    checkpoint_and_clean_log(spark, old)  # Spark's checkpoint of version 1, as maintenance writes it
     for path in paths.values():
         properties = DeltaTable.forPath(spark, path).detail().first()["properties"]
-        assert {k: properties.get(k) for k in TABLE_PROPERTIES} == TABLE_PROPERTIES, path
+        assert {k: properties.get(k) for k in PROPERTIES} == PROPERTIES, path
 
     writer = BatchWriter(settings, {}, {})
     for batch_id in range(12):
         rows = [(b"k", b"{}", topic, 0, 2 * batch_id + i, T1, 0, [("event_id", b"e")])
                 for topic in TOPIC_TABLES for i in range(2)]
         writer(spark.createDataFrame(rows, KAFKA_SOURCE_SCHEMA), batch_id)
-    writer.checkpoints.wait()
+    # Creation is version 0, then ten commits and a checkpoint (Spark would have made its own at
+    # version 10); the old table: Spark's checkpoint of 10, its property change 11, then ten commits.
+    expected = {topic: [10, 20] if path == old else [9] for topic, path in paths.items()}
+    assert wait_until(lambda: all(tables.last_checkpoint(TOPIC_TABLES[t], root) == want[-1]
+                                  for t, want in expected.items()), 60)
 
     jvm = spark.sparkContext._jvm
     jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
     for topic, path in paths.items():
         log = Path(path) / "_delta_log"
         written = sorted(int(f.name[:20]) for f in log.glob("*.checkpoint.parquet"))
-        # Creation is version 0 (the old table's property change 1): ten commits, then a
-        # checkpoint. Spark would have made its own at version 10.
-        expected = [1, 11] if path == old else [9]
-        assert written == expected and last_checkpoint(path) == expected[-1], (topic, written)
+        assert written == expected[topic], (topic, written)
         spark_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
         # Spark reads the _last_checkpoint that deltalake wrote, also over one Spark wrote before.
-        assert spark_log.unsafeLoadMetadataFromFile().version() == expected[-1]
+        assert spark_log.unsafeLoadMetadataFromFile().version() == expected[topic][-1]
         assert spark_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()) \
-            .logSegment().checkpointProvider().version() == expected[-1]
+            .logSegment().checkpointProvider().version() == expected[topic][-1]
         assert sorted(r.offset for r in spark.read.format("delta").load(path).collect()) == list(range(24))

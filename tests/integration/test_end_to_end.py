@@ -23,7 +23,8 @@ from collections import Counter
 import pytest
 
 from ingest.emulator import count_events, generate
-from pinlake.demo import QUESTIONS, wait_for_bronze
+from lakehouse import catalog
+from pinlake.demo import wait_for_bronze
 from pinlake.supervisor import wait_until
 from tests.conftest import processes_of
 from tests.integration.silver_gold_duckdb import arrow, gold_from_events, published_gold, same_rows
@@ -43,7 +44,8 @@ def run(args: list[str], env: dict, timeout: float) -> subprocess.CompletedProce
 
 def contents(root: str) -> dict[str, list]:
     """Every silver and gold table's rows, sorted (the order of rows in files is no content)."""
-    names = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine", *QUESTIONS)
+    names = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine",
+             *(spec.name for spec in catalog.layer("gold")))
     return {name: sorted(map(repr, arrow(root, name).to_pylist())) for name in names}
 
 
@@ -121,8 +123,8 @@ def test_demo_path_through_every_layer(tmp_path):
         out = demo.stdout
         print("".join(line + "\n" for line in out.splitlines() if line.startswith("pinlake ")))  # step timings
         assert demo.returncode == 0, out[-6000:] + demo.stderr[-4000:]
-        for question in QUESTIONS.values():
-            assert question in out, question
+        for spec in catalog.layer("gold"):
+            assert spec.description in out, spec.description
         assert "nothing lost, nothing doubled" in out and "Data Docs:" in out and "pinlake down" in out
 
         # The stack stays up, every service healthy (a busy scheduler may miss one heartbeat).

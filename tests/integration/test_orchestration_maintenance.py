@@ -16,14 +16,17 @@ from pyspark.testing import assertDataFrameEqual
 
 from ingest.emulator import generate
 from lakehouse import tables
-from lakehouse.bronze.writer import checkpoint_if_due, last_checkpoint
+from lakehouse.bronze.schema import EVENT_TABLES
+from lakehouse.bronze.writer import checkpoint_if_due
 from orchestration.airflow_home import LAKEHOUSE_POOL, airflow_command
-from tests.bronze_rows import BRONZE_SCHEMA, from_events
+from pinlake.settings import TOPICS
+from quality.results import RESULTS
+from tests.bronze_rows import append_bronze, from_events
 from tests.conftest import free_port, make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
-BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
+BRONZE = {kind: EVENT_TABLES[topic] for kind, topic in TOPICS.items()}
 DAG_TEST_TIMEOUT = 2700  # seconds for one run (retries included); 25 min seen on a loaded two-core machine
 
 
@@ -60,25 +63,24 @@ def stack(tmp_path_factory):
 
 def write_bronze(spark, root: str, postings: int) -> None:
     """The emulator's events as bronze rows, appended like the bronze stream appends them."""
-    rows = from_events(list(generate(postings, seed=11)), start=datetime(2024, 6, 1, 8, 0, 0))
-    for kind, kind_rows in rows.items():
-        tables.append(spark.createDataFrame(kind_rows, BRONZE_SCHEMA), BRONZE[kind], root,
-                      partition_by=["ingest_date"])
+    append_bronze(spark, root, from_events(list(generate(postings, seed=11)), start=datetime(2024, 6, 1, 8, 0, 0)))
 
 
 def test_maintenance_compacts_and_vacuums_every_table_without_changing_data(stack, spark):
     from delta.tables import DeltaTable
 
     root = stack.lakehouse
-    probe = "quality.maintenance_probe"  # any <layer>.<table> with a Delta log is found and maintained
+    probe = RESULTS.name  # every table of the catalog that exists is maintained
     log = Path(tables.table_path(probe, root)) / "_delta_log"
     for part in range(3):  # three small commits: three files to compact
-        tables.append(spark.createDataFrame([(part, f"row {part}")], "id int, label string"), probe, root)
+        row = (f"run {part}", "silver.pins", "silver.pins", "probe", "warning", True, 1, 0, None,
+               datetime(2026, 1, 1, part))
+        tables.append(spark.createDataFrame([row], RESULTS.schema), probe, root)
         if part == 1:  # a checkpoint of version 1 as the bronze stream writes them (deltalake)
-            assert checkpoint_if_due(str(log.parent), every=1) == 1
-    if not tables.exists(spark, BRONZE["pin"], root):
+            assert checkpoint_if_due(probe, root, every=1) == 1
+    if not tables.exists(BRONZE["pin"].name, root):
         write_bronze(spark, root, postings=5)
-    before = {name: tables.read(spark, name, root).cache() for name in (probe, BRONZE["pin"])}
+    before = {name: tables.read(spark, name, root).cache() for name in (probe, BRONZE["pin"].name)}
     assert DeltaTable.forPath(spark, tables.table_path(probe, root)).detail().first()["numFiles"] == 3
     # Versions 0 and 1 (commit, checksum, the checkpoint of 1) past Delta's 30-day log
     # retention: the maintenance pass removes the log files that the old checkpoint makes unneeded.
@@ -90,7 +92,7 @@ def test_maintenance_compacts_and_vacuums_every_table_without_changing_data(stac
     airflow_ok(stack, "dags", "test", "maintenance", timeout=DAG_TEST_TIMEOUT)
 
     assert not expired.exists(), sorted(f.name for f in log.iterdir())
-    assert last_checkpoint(str(log.parent)) > 1, "maintenance wrote no checkpoint"
+    assert tables.last_checkpoint(probe, root) > 1, "maintenance wrote no checkpoint"
     assert DeltaTable.forPath(spark, tables.table_path(probe, root)).detail().first()["numFiles"] == 1
     for name, table in before.items():
         assertDataFrameEqual(tables.read(spark, name, root), table, checkRowOrder=False)

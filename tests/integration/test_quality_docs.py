@@ -13,9 +13,9 @@ import pytest
 
 from pinlake.supervisor import wait_until
 from quality.docs import build_data_docs, docs_dir, index_path
-from quality.gate import QualityGateFailed, check, docs_once
-from quality.samples import ROWS, SCHEMAS, sample
-from quality.suites import builders
+from quality.gate import QualityGateFailed, docs_once, validate
+from tests.quality_samples import ROWS, SCHEMAS, sample
+from lakehouse import catalog
 from tests.browser import dom_after_scripts, screenshot
 from tests.conftest import make_settings
 
@@ -26,10 +26,10 @@ pytestmark = pytest.mark.integration
 def docs_settings(tmp_path_factory, spark, kafka_settings):
     """A data root with one passing and one failing validation, and its site built."""
     settings = make_settings(tmp_path_factory.mktemp("quality-docs"), kafka_bootstrap=kafka_settings.bootstrap)
-    check(spark, sample(spark, "silver.users"), "silver.users", "docs-run", settings=settings)
+    validate(spark, sample(spark, "silver.users"), "silver.users", "docs-run", settings=settings)
     duplicated = spark.createDataFrame([*ROWS["silver.geo"], ROWS["silver.geo"][0]], SCHEMAS["silver.geo"])
     with pytest.raises(QualityGateFailed):
-        check(spark, duplicated, "silver.geo", "docs-run", settings=settings)
+        validate(spark, duplicated, "silver.geo", "docs-run", settings=settings)
     assert build_data_docs(settings).exists()
     return settings
 
@@ -70,7 +70,7 @@ def test_the_api_serves_the_site_and_its_pages(api_url):
 def test_every_suite_is_listed_in_chromium(api_url):
     dom = dom_after_scripts(f"{api_url}/quality/")
     listed = set(re.findall(r'<li class="pinlake-suite"><a href="[^"]+">([\w.]+)</a>', dom))
-    assert listed == set(builders())
+    assert listed == {spec.name for spec in catalog.gated()}
     # the failing validation is shown as failed, the passing one as passed
     assert re.search(r"silver/geo/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>failed</b>", dom)
     assert re.search(r"silver/users/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>passed</b>", dom)
@@ -86,12 +86,12 @@ def test_docs_once_renders_every_page_of_the_block_at_its_end_even_after_a_failu
     settings = make_settings(tmp_path / "var")
     duplicated = spark.createDataFrame([*ROWS["silver.geo"], ROWS["silver.geo"][0]], SCHEMAS["silver.geo"])
     with pytest.raises(QualityGateFailed), docs_once(settings):
-        check(spark, sample(spark, "silver.users"), "silver.users", "once-run", settings=settings)
+        validate(spark, sample(spark, "silver.users"), "silver.users", "once-run", settings=settings)
         assert _rendered(settings, "once-run") == set()  # deferred to the end of the block
-        check(spark, duplicated, "silver.geo", "once-run", settings=settings)
+        validate(spark, duplicated, "silver.geo", "once-run", settings=settings)
     assert _rendered(settings, "once-run") == {"silver.users", "silver.geo"}
     index = index_path(settings).read_text()
     assert "silver/users/once-run/" in index and "silver/geo/once-run/" in index
     # Outside a block, a validation's page is rendered at once.
-    check(spark, sample(spark, "silver.pins"), "silver.pins", "alone-run", settings=settings)
+    validate(spark, sample(spark, "silver.pins"), "silver.pins", "alone-run", settings=settings)
     assert _rendered(settings, "alone-run") == {"silver.pins"}

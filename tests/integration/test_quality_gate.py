@@ -8,13 +8,15 @@ from pyspark.testing import assertDataFrameEqual
 
 from lakehouse import tables
 from pinlake.settings import Settings
-from quality import gold_suites, silver_suites
-from quality.gate import QualityGateFailed, check
-from quality.results import RESULTS_TABLE
-from quality.samples import ROWS, SCHEMAS, sample
+from lakehouse import catalog
+from quality.gate import QualityGateFailed, validate
+from quality.results import RESULTS
+from tests.quality_samples import ROWS, SCHEMAS, sample
 from quality.suites import build_suite
 
 pytestmark = pytest.mark.integration
+SILVER = [spec.name for spec in catalog.gated() if spec.layer == "silver"]
+GOLD = [spec.name for spec in catalog.layer("gold")]
 
 RECORDED = ["table", "expectation", "severity", "success", "element_count", "unexpected_count"]
 
@@ -23,22 +25,22 @@ RECORDED = ["table", "expectation", "severity", "success", "element_count", "une
 def settings(tmp_path_factory, spark) -> Settings:
     """A data root whose silver tables hold the valid samples (the context gold is checked against)."""
     settings = Settings(data_root=tmp_path_factory.mktemp("quality-gate"))
-    for table in silver_suites.TABLES:
+    for table in SILVER:
         tables.overwrite(sample(spark, table), table, root=settings.lakehouse)
     return settings
 
 
 def _recorded(spark, settings, run_id, failed_only=True):
-    frame = tables.read(spark, RESULTS_TABLE, root=settings.lakehouse).where(F.col("run_id") == run_id)
+    frame = tables.read(spark, RESULTS.name, root=settings.lakehouse).where(F.col("run_id") == run_id)
     if failed_only:
         frame = frame.where(~F.col("success"))
     return frame.select(*RECORDED)
 
 
-@pytest.mark.parametrize("table", [*silver_suites.TABLES, *gold_suites.TABLES])
+@pytest.mark.parametrize("table", [*SILVER, *GOLD])
 def test_every_suite_passes_on_valid_rows(spark, settings, table):
     # Gold context (not empty, users with a join year) comes from the silver samples on disk.
-    outcomes = check(spark, sample(spark, table), table, f"valid-{table}", settings=settings)
+    outcomes = validate(spark, sample(spark, table), table, f"valid-{table}", settings=settings)
     assert [o.expectation for o in outcomes if not o.success] == []
     assert sorted(o.expectation for o in outcomes) == \
         sorted(e.meta["name"] for e in build_suite(table).expectations)
@@ -51,7 +53,7 @@ def test_duplicate_key_fails_the_gate_and_is_recorded(spark, settings):
     rows = ROWS["silver.pins"]
     candidate = spark.createDataFrame([*rows, rows[0]], SCHEMAS["silver.pins"])
     with pytest.raises(QualityGateFailed) as failed:
-        check(spark, candidate, "silver.pins", "dup-key", settings=settings)
+        validate(spark, candidate, "silver.pins", "dup-key", settings=settings)
     assert "silver.pins" in str(failed.value)
     assert "expect_column_values_to_be_unique(unique_id) (2 unexpected of 4)" in str(failed.value)
     assertDataFrameEqual(_recorded(spark, settings, "dup-key"), spark.createDataFrame(
@@ -62,7 +64,7 @@ def test_duplicate_key_fails_the_gate_and_is_recorded(spark, settings):
 def test_empty_gold_candidate_fails_when_silver_is_not_empty(spark, settings):
     empty = spark.createDataFrame([], SCHEMAS["gold.category_by_country"])
     with pytest.raises(QualityGateFailed, match=r"gold.category_by_country.*not empty when silver is not"):
-        check(spark, empty, "gold.category_by_country", "empty-gold", settings=settings)
+        validate(spark, empty, "gold.category_by_country", "empty-gold", settings=settings)
     assertDataFrameEqual(_recorded(spark, settings, "empty-gold"), spark.createDataFrame(
         [("gold.category_by_country", "not empty when silver is not", "critical", False, 0, None)],
         _recorded(spark, settings, "empty-gold").schema))
@@ -70,7 +72,7 @@ def test_empty_gold_candidate_fails_when_silver_is_not_empty(spark, settings):
 
 def test_empty_gold_candidate_passes_when_the_caller_says_silver_is_empty(spark, settings):
     empty = spark.createDataFrame([], SCHEMAS["gold.users_joined_by_year"])
-    outcomes = check(spark, empty, "gold.users_joined_by_year", "empty-ok", settings=settings,
+    outcomes = validate(spark, empty, "gold.users_joined_by_year", "empty-ok", settings=settings,
                      context={"min_rows": 0, "users_with_join_year": 0})
     assert all(o.success for o in outcomes)
 
@@ -79,7 +81,7 @@ def test_users_joined_must_add_up_to_silver_users_with_a_join_year(spark, settin
     # silver.users holds 2 users with a date_joined; these counts add up to 3.
     candidate = spark.createDataFrame([(2015, 1), (2016, 2)], SCHEMAS["gold.users_joined_by_year"])
     with pytest.raises(QualityGateFailed, match="sum equals silver.users with a join_year") as failed:
-        check(spark, candidate, "gold.users_joined_by_year", "sum-off", settings=settings)
+        validate(spark, candidate, "gold.users_joined_by_year", "sum-off", settings=settings)
     (failure,) = failed.value.failures
     assert failure.observed_value == "3.0"  # GX reports sums as floats
 
@@ -88,7 +90,7 @@ def test_a_warning_is_recorded_and_does_not_stop(spark, settings):
     rows = [list(r) for r in ROWS["silver.pins"]]
     rows[0][8], rows[0][11] = "ftp://example.org/cat.jpg", None  # image_src, category
     candidate = spark.createDataFrame([tuple(r) for r in rows], SCHEMAS["silver.pins"])
-    outcomes = check(spark, candidate, "silver.pins", "warn-only", settings=settings)
+    outcomes = validate(spark, candidate, "silver.pins", "warn-only", settings=settings)
     assert sorted(o.expectation for o in outcomes if not o.success) == [
         "expect_column_values_to_match_regex(image_src)", "expect_column_values_to_not_be_null(category)"]
     assertDataFrameEqual(_recorded(spark, settings, "warn-only"), spark.createDataFrame([
@@ -108,13 +110,13 @@ def test_a_value_out_of_its_range_or_set_fails_the_gate(spark, settings, table, 
     rows[0][column] = value
     candidate = spark.createDataFrame([tuple(r) for r in rows], SCHEMAS[table])
     with pytest.raises(QualityGateFailed) as failed:
-        check(spark, candidate, table, f"range-{table}", settings=settings)
+        validate(spark, candidate, table, f"range-{table}", settings=settings)
     assert [f.expectation for f in failed.value.failures] == [expectation]
 
 
 def test_unknown_context_is_refused_by_name(spark, settings):
     with pytest.raises(ValueError, match="expected_rows"):
-        check(spark, sample(spark, "gold.category_by_year"), "gold.category_by_year", "bad-context",
+        validate(spark, sample(spark, "gold.category_by_year"), "gold.category_by_year", "bad-context",
               settings=settings, context={"expected_rows": 3})
 
 
@@ -125,11 +127,11 @@ def test_a_checkpoint_another_process_made_stale_is_loaded_again(spark, settings
     import quality.gate
 
     table = "silver.users"
-    check(spark, sample(spark, table), table, "first", settings=settings)  # this process caches it
+    validate(spark, sample(spark, table), table, "first", settings=settings)  # this process caches it
     with monkeypatch.context() as other:  # what another process does at its first check
         other.setattr(quality.docs, "_contexts", {})
         quality.gate._new_checkpoint(settings, table)
-    outcomes = check(spark, sample(spark, table), table, "after-the-other", settings=settings)
+    outcomes = validate(spark, sample(spark, table), table, "after-the-other", settings=settings)
     assert outcomes and all(o.success for o in outcomes)
 
 
@@ -140,10 +142,10 @@ def test_a_later_process_reuses_the_stored_checkpoints(spark, settings, monkeypa
 
     tables_ = ("silver.pins", "gold.category_by_year")
     for table in tables_:  # their assets are in the stored data source now
-        check(spark, sample(spark, table), table, f"first-{table}", settings=settings)
+        validate(spark, sample(spark, table), table, f"first-{table}", settings=settings)
     # A new process starts with no cached context or checkpoint: load everything from the files.
     monkeypatch.setattr(quality.docs, "_contexts", {})
     monkeypatch.setattr(quality.gate, "_checkpoints", {})
     for table in tables_:
-        outcomes = check(spark, sample(spark, table), table, f"later-{table}", settings=settings)
+        outcomes = validate(spark, sample(spark, table), table, f"later-{table}", settings=settings)
         assert outcomes and all(o.success for o in outcomes), table

@@ -9,9 +9,9 @@ from pyspark.testing import assertDataFrameEqual
 
 from lakehouse import tables
 from pinlake.settings import Settings
-from quality.gate import QualityGateFailed, publish
-from quality.results import RESULTS_TABLE
-from quality.samples import ROWS, SCHEMAS, sample
+from quality.gate import QualityGateFailed
+from quality.results import RESULTS
+from tests.quality_samples import ROWS, SCHEMAS, publish, sample
 
 pytestmark = pytest.mark.integration
 
@@ -29,16 +29,16 @@ def _version(spark, settings, table) -> int:
 
 def test_a_failing_candidate_is_not_published_and_the_previous_version_stays(spark, settings):
     table = "gold.category_by_year"
-    publish(spark, sample(spark, table), table, "first", settings=settings, context={"min_rows": 1})
+    publish(spark, sample(spark, table), table, "first", settings=settings, min_rows=1)
     before = _version(spark, settings, table)
 
     duplicated = spark.createDataFrame([(2021, "art", 1), (2021, "travel", 1)], SCHEMAS[table])
     with pytest.raises(QualityGateFailed, match=r"expect_column_values_to_be_unique\(post_year\)"):
-        publish(spark, duplicated, table, "second", settings=settings, context={"min_rows": 1})
+        publish(spark, duplicated, table, "second", settings=settings, min_rows=1)
 
     assert _version(spark, settings, table) == before
     assertDataFrameEqual(tables.read(spark, table, root=settings.lakehouse), sample(spark, table))
-    failed = (tables.read(spark, RESULTS_TABLE, root=settings.lakehouse)
+    failed = (tables.read(spark, RESULTS.name, root=settings.lakehouse)
               .where((F.col("run_id") == "second") & ~F.col("success"))
               .select("table", "expectation", "severity"))
     assertDataFrameEqual(failed, spark.createDataFrame(

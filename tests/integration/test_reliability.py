@@ -45,8 +45,8 @@ from pinlake.http import create_app
 from ingest.emulator import generate
 from ingest.service import API, api_url, ready
 from lakehouse import tables
-from lakehouse.bronze.progress import checkpoint_dir, read_json
 from lakehouse.bronze.schema import TOPIC_TABLES
+from lakehouse.bronze.state import checkpoint_dir, read_json
 from lakehouse.bronze.service import BRONZE
 from lakehouse.bronze.writer import last_batch
 from pinlake.demo import wait_for_bronze
@@ -229,7 +229,7 @@ def _where_it_landed(settings: Settings) -> str:
         return "between batches"
     app = "pinlake-bronze-" + read_json(checkpoint_dir(settings) / "metadata")["id"]
     written = [name for name in TOPIC_TABLES.values()
-               if last_batch(tables.table_path(name, settings.lakehouse), app) == batch]
+               if last_batch(name, settings.lakehouse, app) == batch]
     if not written:
         return f"batch {batch} planned, no table written"
     if len(written) < 3:
@@ -348,17 +348,13 @@ class Queries(threading.Thread):
 
 
 def _operations(settings: Settings, name: str) -> list[str]:
-    from deltalake import DeltaTable
-
-    history = DeltaTable(tables.table_path(name, settings.lakehouse)).history()
+    history = tables.history(name, settings.lakehouse)
     return [h["operation"] for h in sorted(history, key=lambda h: h["version"])]
 
 
 def _files(settings: Settings, name: str) -> int:
     """How many data files the table's current version has."""
-    from deltalake import DeltaTable
-
-    return len(DeltaTable(tables.table_path(name, settings.lakehouse)).file_uris())
+    return len(tables.delta_log(name, settings.lakehouse).file_uris())
 
 
 def _appended_after_optimize(settings: Settings, name: str) -> bool:
@@ -369,7 +365,7 @@ def _appended_after_optimize(settings: Settings, name: str) -> bool:
 
 
 def test_optimize_while_bronze_streams_and_duckdb_queries_fails_no_query_and_loses_no_row(stack, spark):
-    from orchestration.maintenance_job import MIN_RETENTION_HOURS, maintain
+    from lakehouse.maintenance import MIN_RETENTION_HOURS, maintain
 
     stream = stack.supervisor.process(BRONZE.name)
     queries = Queries(stack)

@@ -6,7 +6,7 @@ from pyspark.sql import Row
 
 from lakehouse import tables
 from pinlake.settings import Settings
-from serving.database import open_database, refresh_database
+from serving.database import database_path, refresh_database
 from serving.engine import Lakehouse, Snapshot
 
 pytestmark = pytest.mark.integration
@@ -61,3 +61,14 @@ def test_database_file_views_follow_the_delta_log(spark, tmp_path):
         assert con.execute("SELECT * FROM silver.pins").fetchall() == [(2, "b", 2)]
     finally:
         con.close()
+
+
+def open_database(settings, read_only: bool = True):
+    """Open the DuckDB file as a client would (the delta extension loaded from its package)."""
+    import duckdb
+    import duckdb_ext
+
+    con = duckdb.connect(str(database_path(settings)), read_only=read_only)
+    duckdb_ext.init(con)
+    con.execute("LOAD delta")
+    return con

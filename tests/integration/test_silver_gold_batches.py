@@ -17,26 +17,20 @@ from ingest.emulator import generate
 from lakehouse import tables
 from lakehouse.gold import job as gold_job
 from lakehouse.silver import job as silver_job
-from pinlake.settings import Settings
-from tests.bronze_rows import BRONZE_SCHEMA, from_events, next_offsets
+from lakehouse.audit import silver_counts
+from lakehouse.gold.tables import gold_tables
+from pinlake.settings import TOPICS, Settings
+from tests.bronze_rows import append_bronze, from_events, next_offsets
 from tests.integration.silver_gold_duckdb import arrow, expected_gold, published_gold, same_rows
 
 pytestmark = pytest.mark.integration
 
-BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
 SILVER = ("silver.pins", "silver.geo", "silver.users", "silver.quarantine", "silver.progress")
 START = datetime(2024, 3, 1, 9, 0, 0)
 
 
-def append_bronze(spark, root: str, rows: dict[str, list[tuple]]) -> None:
-    for kind, kind_rows in rows.items():
-        if kind_rows:
-            tables.append(spark.createDataFrame(kind_rows, BRONZE_SCHEMA), BRONZE[kind], root,
-                          partition_by=["ingest_date"])
-
-
 def assert_invariant(spark, settings: Settings) -> list[dict]:
-    reports = silver_job.reconcile(settings)
+    reports = [silver_counts(settings.lakehouse, topic) for topic in TOPICS.values()]
     for report in reports:
         assert report["holds"] and report["consistent"] and report["pending_rows"] == 0, report
     return reports
@@ -97,9 +91,9 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     before, gold_before = silver_versions(root), published_gold(root)
     assert silver_job.run(spark, lake, "it-run-2") == []
     assert silver_versions(root) == before
-    gold_versions = {t: tables.version(t, root) for t in gold_job.TABLES}
+    gold_versions = {spec.name: tables.version(spec.name, root) for spec in gold_tables()}
     assert gold_job.run(spark, lake, "it-run-2") is None  # built from these silver versions already
-    assert {t: tables.version(t, root) for t in gold_job.TABLES} == gold_versions
+    assert {spec.name: tables.version(spec.name, root) for spec in gold_tables()} == gold_versions
     assert published_gold(root) == gold_before
     assert gold_job.run(spark, lake, "it-run-2-forced", force=True) is not None  # --force rebuilds anyway
     assert published_gold(root) == gold_before
@@ -149,10 +143,10 @@ def test_a_critical_quality_failure_publishes_nothing(spark, lake):
     bad = {"ind": 10**6, "event_time": START, "latitude": 200.0, "longitude": 0.0, "country": "X",
            "event_id": "bad", "received_at": START, "source_partition": 0, "source_offset": 0,
            "kafka_timestamp": START}
-    tables.append(spark.createDataFrame([tuple(bad[c] for c in geo.COLUMNS)], geo.GEO_SCHEMA), geo.TABLE, root)
+    tables.append(spark.createDataFrame([tuple(bad[c] for c in geo.COLUMNS)], geo.GEO_SCHEMA), geo.GEO.name, root)
 
     with pytest.raises(QualityGateFailed, match="latitude"):
         silver_job.run(spark, lake, "it-bad")
     for name in ("silver.pins", "silver.users", "silver.quarantine", "silver.progress"):
-        assert not tables.exists(spark, name, root), f"{name} was written although the gate failed"
-    assert tables.version(geo.TABLE, root) == 0
+        assert not tables.exists(name, root), f"{name} was written although the gate failed"
+    assert tables.version(geo.GEO.name, root) == 0

@@ -17,16 +17,15 @@ import pyspark
 import pytest
 
 from ingest.emulator import generate
-from lakehouse import tables
+from lakehouse import catalog
 from pinlake.settings import Settings
 from pinlake.supervisor import Service, Supervisor
-from tests.bronze_rows import BRONZE_SCHEMA, from_events
+from tests.bronze_rows import append_bronze, from_events
 from tests.conftest import free_port, make_settings, processes_of
 from tests.integration.silver_gold_duckdb import gold_from_events, published_gold, same_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 SPARK_CLASS = str(Path(pyspark.__file__).parent / "bin" / "spark-class")
-BRONZE = {"pin": "bronze.pin_events", "geo": "bronze.geo_events", "user": "bronze.user_events"}
 
 
 def _alive_workers(web_port: int) -> int:
@@ -78,16 +77,14 @@ def _run_on_cluster(lake: Settings, run_id: str) -> None:
 def test_cluster_publishes_the_gold_that_local_mode_does(spark, cluster, tmp_path):
     events = list(generate(120, seed=11))
     on_cluster = Settings(_env_file=None, data_root=tmp_path / "cluster", spark_master=cluster)
-    for kind, rows in from_events(events, datetime(2024, 5, 1, 8, 0)).items():
-        tables.append(spark.createDataFrame(rows, BRONZE_SCHEMA), BRONZE[kind], on_cluster.lakehouse,
-                      partition_by=["ingest_date"])
+    append_bronze(spark, on_cluster.lakehouse, from_events(events, datetime(2024, 5, 1, 8, 0)))
 
     _run_on_cluster(on_cluster, "it-cluster")  # the jobs' own entry points, as the DAG submits them
 
     # The baseline is DuckDB's computation straight from the events, which local mode's gold
     # equals in the end-to-end test on every run (tests/integration/test_end_to_end.py).
     want, got = gold_from_events(events), published_gold(on_cluster.lakehouse)
-    assert set(got) == set(want) and len(want) == 8
+    assert set(got) == set(want) == {spec.name for spec in catalog.layer("gold")}
     for table, rows in want.items():
         assert rows, f"{table} is empty: the test data should reach every gold table"
         assert same_rows(got[table], rows), f"{table} differs between the cluster and the reference"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lakehouse.bronze.job import explain, starting_offsets, stream_master
-from lakehouse.bronze.progress import heartbeat_file, merge_offsets, progress_file, write_json
+from lakehouse.bronze.state import heartbeat_file, merge_offsets, offsets_file, write_json
 from lakehouse.bronze.status import bronze_status, healthy, stale_after, stalled_after, status_table
 from pinlake.settings import Settings
 from tests.conftest import free_port
@@ -81,9 +81,9 @@ def test_healthy_needs_a_fresh_heartbeat_of_a_live_ready_driver(tmp_path):
     assert not healthy(settings)  # fresh file, dead driver
 
 
-def test_status_reads_the_progress_file_and_says_unknown_lag_without_kafka(tmp_path):
+def test_status_reads_the_offsets_file_and_says_unknown_lag_without_kafka(tmp_path):
     settings = _settings(tmp_path)  # nothing listens on its Kafka port
-    write_json(progress_file(settings), {
+    write_json(offsets_file(settings), {
         "offsets": {"pinterest.pin": {"0": 4, "1": 6}}, "batch_id": 12,
         "batch_at": "2026-11-25T22:18:46.681+00:00", "last_rows_at": {"pinterest.pin": "2026-11-25T22:18:46.681+00:00"},
     })

@@ -94,7 +94,7 @@ def test_maintenance_shares_the_lakehouse_pool(bag):
     dag = bag["dags"]["maintenance"]
     task = dag["tasks"]["optimize_vacuum"]
     assert task["pool"] == LAKEHOUSE_POOL
-    assert task["application"] == job_file("orchestration.maintenance_job")
+    assert task["application"] == job_file("lakehouse.maintenance")
     assert task["args"] == ["{{ run_id }}", "--retention-hours", "168"]
     assert dag["schedule"] == "0 3 * * *"
 

@@ -1,4 +1,4 @@
-"""Gold's shared rules (CONTRACT.md section 6): inner joins, UTC years, age-group boundaries."""
+"""Gold's shared rules (CONTRACT.md section 6): each table's own inner join, UTC years, age groups."""
 
 from datetime import datetime, timezone
 
@@ -6,8 +6,16 @@ import pytest
 from pyspark.sql import Row
 from pyspark.testing import assertDataFrameEqual
 
-from lakehouse.gold.common import pin_facts
+from lakehouse.gold.common import facts
 from tests.silver_rows import geo_rows, pin_rows, user_rows
+
+WITH_GEO = ("silver.pins", "silver.geo")
+WITH_USERS = ("silver.pins", "silver.users")
+
+
+def pin_facts(pins, geo, users, inputs):
+    """The facts of a gold table reading `inputs`, from these silver frames."""
+    return facts({"silver.pins": pins, "silver.geo": geo, "silver.users": users}, inputs)
 
 pytestmark = pytest.mark.unit
 
@@ -23,10 +31,9 @@ AGES = [(0, "under 18"), (17, "under 18"), (18, "18-24"), (24, "18-24"), (25, "2
 
 def test_age_group_boundaries(spark):
     n = len(AGES)
-    facts = pin_facts(pin_rows(spark, [{"ind": i} for i in range(n)]),
-                      geo_rows(spark, [{"ind": i} for i in range(n)]),
-                      user_rows(spark, [{"ind": i, "age": age} for i, (age, _) in enumerate(AGES)]))
-    assertDataFrameEqual(facts.select("ind", "age_group"),
+    got = pin_facts(pin_rows(spark, [{"ind": i} for i in range(n)]), geo_rows(spark, []),
+                    user_rows(spark, [{"ind": i, "age": age} for i, (age, _) in enumerate(AGES)]), WITH_USERS)
+    assertDataFrameEqual(got.select("ind", "age_group"),
                          [Row(ind=i, age_group=group) for i, (_, group) in enumerate(AGES)])
 
 
@@ -42,23 +49,36 @@ def test_post_and_join_years_are_utc_years_whatever_the_session_zone(spark, sess
     before = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", session_zone)
     try:
-        got = pin_facts(pins, geo, users).select("ind", "post_year", "join_year").collect()
+        posted = pin_facts(pins, geo, users, WITH_GEO).select("ind", "post_year").collect()
+        joined = pin_facts(pins, geo, users, WITH_USERS).select("ind", "join_year").collect()
     finally:
         spark.conf.set("spark.sql.session.timeZone", before)
-    assert sorted(got) == [Row(ind=i, post_year=y, join_year=y) for i, (_, y) in enumerate(YEARS)]
+    assert sorted(posted) == [Row(ind=i, post_year=y) for i, (_, y) in enumerate(YEARS)]
+    assert sorted(joined) == [Row(ind=i, join_year=y) for i, (_, y) in enumerate(YEARS)]
 
 
-def test_pins_join_geo_and_users_inner_on_ind(spark):
+def test_pins_join_only_the_table_a_gold_table_groups_by_inner_on_ind(spark):
+    """Contract v2: pin 2 has no user row and still has its country; pin 3 has no geo row and
+    still has its age group; pin 4's geo and user rows have no pin and count nowhere."""
     pins = pin_rows(spark, [{"ind": 1, "category": "a"}, {"ind": 1, "category": "b"}, {"ind": 2, "category": "c"},
                             {"ind": 3, "category": "d"}])
     geo = geo_rows(spark, [{"ind": 1, "country": "X"}, {"ind": 2, "country": "Y"}, {"ind": 4, "country": "Z"}])
     users = user_rows(spark, [{"ind": 1, "age": 20}, {"ind": 3, "age": 30}, {"ind": 4, "age": 40}])
-    got = pin_facts(pins, geo, users).select("ind", "category", "country", "age_group")
-    assertDataFrameEqual(got, [Row(ind=1, category="a", country="X", age_group="18-24"),
-                               Row(ind=1, category="b", country="X", age_group="18-24")])
+    assertDataFrameEqual(pin_facts(pins, geo, users, WITH_GEO).select("ind", "category", "country"),
+                         [Row(ind=1, category="a", country="X"), Row(ind=1, category="b", country="X"),
+                          Row(ind=2, category="c", country="Y")])
+    assertDataFrameEqual(pin_facts(pins, geo, users, WITH_USERS).select("ind", "category", "age_group"),
+                         [Row(ind=1, category="a", age_group="18-24"), Row(ind=1, category="b", age_group="18-24"),
+                          Row(ind=3, category="d", age_group="25-35")])
+
+
+def test_users_alone_are_every_silver_users_row(spark):
+    users = user_rows(spark, [{"ind": 1, "age": 20}, {"ind": 5, "age": None}])
+    got = pin_facts(pin_rows(spark, []), geo_rows(spark, []), users, ("silver.users",))
+    assertDataFrameEqual(got.select("ind", "age_group"), [Row(ind=1, age_group="18-24"), Row(ind=5, age_group=None)])
 
 
 def test_join_year_of_a_null_date_is_null(spark):
-    facts = pin_facts(pin_rows(spark, [{"ind": 1}]), geo_rows(spark, [{"ind": 1}]),
-                      user_rows(spark, [{"ind": 1, "date_joined": None}]))
-    assert facts.select("join_year").collect() == [Row(join_year=None)]
+    got = pin_facts(pin_rows(spark, [{"ind": 1}]), geo_rows(spark, [{"ind": 1}]),
+                    user_rows(spark, [{"ind": 1, "date_joined": None}]), WITH_USERS)
+    assert got.select("join_year").collect() == [Row(join_year=None)]

@@ -16,7 +16,7 @@ from lakehouse.tables import table_path
 from pinlake.cli import app
 from pinlake.settings import Settings, get_settings
 from quality.docs import index_path, mount_data_docs
-from quality.results import RESULTS_TABLE, latest_run
+from quality.results import RESULTS, latest_run
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +35,7 @@ def _at(minute: int) -> datetime:
 def _write(settings: Settings, rows: list[tuple]) -> None:
     columns = list(zip(*rows))
     frame = pa.table({f.name: pa.array(col, f.type) for f, col in zip(RESULTS_ARROW, columns)}, schema=RESULTS_ARROW)
-    write_deltalake(table_path(RESULTS_TABLE, root=settings.lakehouse), frame, mode="append")
+    write_deltalake(table_path(RESULTS.name, root=settings.lakehouse), frame, mode="append")
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from great_expectations.core.expectation_validation_result import (
 )
 
 from quality.results import ExpectationOutcome, outcomes_from
-from quality.suites import critical, warning
+from quality.expect import critical, warning
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""The suites as written: one per table, every expectation with a severity, the contract's minimum checks."""
+"""The suites as built from the specs: one per table, every expectation with a severity, the contract's minimum checks."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ from datetime import datetime
 
 import pytest
 
-from quality import gold_suites, silver_suites
-from quality.gate import GOLD_SOURCES, QualityGateFailed
+from lakehouse import catalog
+from quality.expect import CRITICAL, SEVERITIES, WARNING, critical
+from quality.gate import QualityGateFailed
 from quality.results import ExpectationOutcome
-from quality.suites import CRITICAL, SEVERITIES, WARNING, build_suite, builders, critical
+from quality.suites import build_suite
 
 pytestmark = pytest.mark.unit
 
-GOLD = list(gold_suites.TABLES)
-ALL = [*silver_suites.TABLES, *GOLD]
+GOLD = [spec.name for spec in catalog.layer("gold")]
+ALL = [spec.name for spec in catalog.gated()]
 CONTRACT_GOLD = {
     "gold.category_by_country", "gold.category_by_year", "gold.top_user_by_country",
     "gold.category_by_age_group", "gold.median_followers_by_age_group", "gold.users_joined_by_year",
@@ -36,10 +37,10 @@ def _by_name(table: str) -> dict:
 
 
 def test_one_suite_per_table_named_after_it():
-    assert set(builders()) == {"silver.pins", "silver.geo", "silver.users", "silver.quarantine"} | CONTRACT_GOLD
-    for table, builder in builders().items():
-        assert builder.__name__ == table.replace(".", "_")
-        assert builder().name == table
+    assert set(ALL) == {"silver.pins", "silver.geo", "silver.users", "silver.quarantine"} | CONTRACT_GOLD
+    for spec in catalog.gated():
+        assert spec.expectations.__name__ == f"expect_{spec.name.split('.')[1]}"
+        assert build_suite(spec.name).name == spec.name
 
 
 @pytest.mark.parametrize("table", ALL)
@@ -69,7 +70,8 @@ def test_gold_tables_must_not_be_empty_when_silver_is_not(table):
     exp = _by_name(table)["not empty when silver is not"]
     assert exp.meta["severity"] == CRITICAL
     assert exp.min_value == {"$PARAMETER": "min_rows"}
-    assert set(GOLD_SOURCES[table]) <= set(silver_suites.TABLES)
+    spec = catalog.table(table)
+    assert set(spec.reach) == set(spec.inputs)  # a filter (or none) for every table it reads
 
 
 def test_users_joined_sum_equals_silver_users_with_a_join_year():
@@ -81,7 +83,7 @@ def test_users_joined_sum_equals_silver_users_with_a_join_year():
 
 def test_section5_ranges_and_sets_are_critical():
     pins, geo, users = _by_name("silver.pins"), _by_name("silver.geo"), _by_name("silver.users")
-    assert pins["expect_column_values_to_be_in_set(media_type)"].value_set == ["image", "video", "story"]
+    assert pins["expect_column_values_to_be_in_set(media_type)"].value_set == ["image", "story", "video"]
     assert (geo["expect_column_values_to_be_between(latitude)"].min_value,
             geo["expect_column_values_to_be_between(latitude)"].max_value) == (-90, 90)
     assert (geo["expect_column_values_to_be_between(longitude)"].min_value,
@@ -108,8 +110,9 @@ def test_unknown_table_and_bad_severity_are_named():
     with pytest.raises(KeyError, match="silver.nope"):
         build_suite("silver.nope")
     with pytest.raises(ValueError, match="severity"):
-        from quality.suites import expectation
         import great_expectations.expectations as gxe
+
+        from quality.expect import expectation
 
         expectation("fatal", gxe.ExpectColumnValuesToNotBeNull, column="ind")
     assert critical.__doc__

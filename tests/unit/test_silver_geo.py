@@ -40,7 +40,7 @@ def record(i: int, **fields) -> dict:
 
 
 def test_event_time_parsing_to_utc(spark):
-    got = geo.check_geo(bronze(spark, "geo", [record(i, timestamp=t) for i, (t, _, _) in enumerate(TIMES)]))
+    got = geo.clean_geo(bronze(spark, "geo", [record(i, timestamp=t) for i, (t, _, _) in enumerate(TIMES)]))
     assertDataFrameEqual(got.select("ind", "event_time", "reasons"),
                          [Row(ind=i, event_time=at, reasons=r) for i, (_, at, r) in enumerate(TIMES)])
 
@@ -55,7 +55,7 @@ def test_coordinate_ranges_inclusive(spark):
         (True, "1e2", None, 100.0, ["invalid_latitude"]),
     ]
     records = [record(i, latitude=lat, longitude=lon) for i, (lat, lon, *_) in enumerate(cases)]
-    got = geo.check_geo(bronze(spark, "geo", records)).select("ind", "latitude", "longitude", "reasons")
+    got = geo.clean_geo(bronze(spark, "geo", records)).select("ind", "latitude", "longitude", "reasons")
 
     def parsed(raw, given):
         return given if given is not None or raw in (None, ..., True) else _number(raw)
@@ -74,7 +74,7 @@ def test_ind_required_and_country_trimmed(spark):
     records = [{"ind": "3", "timestamp": "2020-01-01 00:00:00", "country": " Chile "},
                {"timestamp": "2020-01-01 00:00:00", "country": ""},
                {"ind": -2, "latitude": 100}]
-    got = geo.check_geo(bronze(spark, "geo", records)).select("ind", "country", "reasons")
+    got = geo.clean_geo(bronze(spark, "geo", records)).select("ind", "country", "reasons")
     assertDataFrameEqual(got, [
         Row(ind=3, country="Chile", reasons=[]),
         Row(ind=None, country=None, reasons=["invalid_ind"]),
@@ -84,7 +84,7 @@ def test_ind_required_and_country_trimmed(spark):
 
 def test_build_geo_one_row_per_ind_with_contract_columns(spark):
     records = [record(1, country="A"), record(1, country="B"), record(2, country="C", latitude=99)]
-    got = geo.build_geo(geo.check_geo(bronze(spark, "geo", records)))
+    got = geo.build_geo(geo.clean_geo(bronze(spark, "geo", records)))
     assert got.columns == geo.COLUMNS
     assertDataFrameEqual(got.select("ind", "event_time", "country", "source_offset"),
                          [Row(ind=1, event_time=datetime(2020, 1, 1), country="B", source_offset=1)])

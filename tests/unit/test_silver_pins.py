@@ -22,7 +22,7 @@ def pin(i: int, **fields) -> dict:
 
 
 def checked(spark, records, *columns):
-    frame = pins.check_pins(bronze(spark, "pin", records))
+    frame = pins.clean_pins(bronze(spark, "pin", records))
     return frame.select("ind", *columns, "reasons")
 
 
@@ -115,7 +115,7 @@ def test_index_and_unique_id(spark):
         {"index": 10, "unique_id": ""},
         {"index": 99999999999999999999, "unique_id": UID[7]},
     ]
-    got = pins.check_pins(bronze(spark, "pin", records)).select("source_offset", "ind", "unique_id", "reasons")
+    got = pins.clean_pins(bronze(spark, "pin", records)).select("source_offset", "ind", "unique_id", "reasons")
     bad_id, bad_ind = ["invalid_unique_id"], ["invalid_ind"]
     assertDataFrameEqual(got, [
         Row(source_offset=0, ind=7, unique_id=upper.lower(), reasons=[]),
@@ -153,7 +153,7 @@ def test_build_pins_keeps_latest_version_with_provenance(spark):
         event("pin", pin(3, title="rejected newer", downloaded=5), offset=12, partition=0, seconds=99),
         event("pin", pin(3, title="accepted older"), offset=13, partition=0, seconds=2),
     ]
-    got = pins.build_pins(pins.check_pins(bronze_rows(spark, rows)))
+    got = pins.build_pins(pins.clean_pins(bronze_rows(spark, rows)))
     expected = [
         (UID[1], "same time and partition, higher offset", 2, 6, 60),
         (UID[2], "other", 0, 11, 1),

@@ -17,7 +17,7 @@ def record(i: int, **fields) -> dict:
 
 
 def checked(spark, records, *columns):
-    return users.check_users(bronze(spark, "user", records)).select("ind", *columns, "reasons")
+    return users.clean_users(bronze(spark, "user", records)).select("ind", *columns, "reasons")
 
 
 def test_user_name_joins_first_and_last(spark):
@@ -59,7 +59,7 @@ def test_ind_rules_and_all_reasons_sorted(spark):
 
 def test_build_users_one_row_per_ind_with_contract_columns(spark):
     records = [record(5, first_name="Old"), record(5, first_name="New", age=20), record(6, age=999)]
-    got = users.build_users(users.check_users(bronze(spark, "user", records)))
+    got = users.build_users(users.clean_users(bronze(spark, "user", records)))
     assert got.schema.simpleString() == users.USERS_SCHEMA.simpleString()
     assertDataFrameEqual(got.select("ind", "user_name", "age", "date_joined", "source_offset"),
                          [Row(ind=5, user_name="New", age=20, date_joined=None, source_offset=1)])

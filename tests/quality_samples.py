@@ -1,4 +1,4 @@
-"""Small valid rows for every gated table (consistent across layers), for tests, demos and the benchmark."""
+"""Small valid rows for every gated table (consistent across layers), and publishing a checked table."""
 
 from __future__ import annotations
 
@@ -6,27 +6,9 @@ from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
-_PROVENANCE = "event_id string, received_at timestamp, source_partition int, source_offset bigint, " \
-              "kafka_timestamp timestamp"
-SCHEMAS = {
-    "silver.pins": "ind bigint, unique_id string, title string, description string, poster_name string, "
-                   "follower_count bigint, tags array<string>, media_type string, image_src string, "
-                   f"downloaded boolean, save_location string, category string, {_PROVENANCE}",
-    "silver.geo": f"ind bigint, event_time timestamp, latitude double, longitude double, country string, "
-                  f"{_PROVENANCE}",
-    "silver.users": f"ind bigint, user_name string, age int, date_joined timestamp, {_PROVENANCE}",
-    "silver.quarantine": "source_topic string, source_partition int, source_offset bigint, event_id string, "
-                         "received_at timestamp, raw string, reasons array<string>, quarantined_at timestamp",
-    "gold.category_by_country": "country string, category string, category_count bigint",
-    "gold.category_by_year": "post_year int, category string, category_count bigint",
-    "gold.top_user_by_country": "country string, poster_name string, follower_count bigint",
-    "gold.category_by_age_group": "age_group string, category string, category_count bigint",
-    "gold.median_followers_by_age_group": "age_group string, median_follower_count double",
-    "gold.users_joined_by_year": "join_year int, number_users_joined bigint",
-    "gold.median_followers_by_join_year": "join_year int, median_follower_count double",
-    "gold.median_followers_by_age_group_and_join_year":
-        "age_group string, join_year int, median_follower_count double",
-}
+from lakehouse import catalog, tables
+from pinlake.settings import Settings
+from quality.gate import validate
 
 _T = datetime(2024, 5, 1, 12, 0, 0)
 _UUID = "5b6d4e2a-1c3f-4a5b-9d8e-7f6a5b4c3d2{}"
@@ -70,6 +52,23 @@ ROWS = {
 }
 
 
+SCHEMAS = {name: catalog.table(name).schema for name in ROWS}
+
+
 def sample(spark: SparkSession, table: str) -> DataFrame:
     """A small frame of `table` that passes every expectation of its suite."""
     return spark.createDataFrame(ROWS[table], SCHEMAS[table])
+
+
+def publish(spark: SparkSession, df: DataFrame, table: str, run_id: str, settings: Settings, **context):
+    """Write-audit-publish of a whole table: validate `df`, then overwrite `table` in one commit.
+
+    On a critical failure QualityGateFailed propagates and `table` is untouched.
+    """
+    df = df.persist()
+    try:
+        outcomes = validate(spark, df, table, run_id, context=context or None, settings=settings)
+        tables.overwrite(df, table, settings.lakehouse)
+    finally:
+        df.unpersist()
+    return outcomes

@@ -1,7 +1,7 @@
 """The bronze stream's small state files under the data root (never inside the checkpoint).
 
 - `checkpoints/bronze/`: Spark's checkpoint (offset and commit logs). pinlake never deletes it.
-- `bronze/progress.json`: written after each micro-batch's Delta commits: the next offset
+- `bronze/offsets.json`: written after each micro-batch's Delta commits: the next offset
   bronze expects per topic partition (= max offset held + 1), rows held, batch times.
 - `bronze/heartbeat.json`: written every few seconds by the stream's driver: pid, query
   state. Health and `pinlake status` read these two files instead of scanning the tables.
@@ -27,13 +27,13 @@ def checkpoint_dir(settings: Settings) -> Path:
 
 
 def state_dir(settings: Settings) -> Path:
-    """Where the progress and heartbeat files live."""
+    """Where the offsets and heartbeat files live."""
     return settings.data_root / "bronze"
 
 
-def progress_file(settings: Settings) -> Path:
+def offsets_file(settings: Settings) -> Path:
     """What bronze holds after the last micro-batch."""
-    return state_dir(settings) / "progress.json"
+    return state_dir(settings) / "offsets.json"
 
 
 def heartbeat_file(settings: Settings) -> Path:
@@ -74,15 +74,10 @@ def merge_offsets(held: Offsets, batch: Offsets) -> Offsets:
 
 def held_from_tables(settings: Settings) -> Offsets:
     """The next offset per topic partition (max offset + 1), read from the bronze Delta tables."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
     held: Offsets = {}
     for topic, name in TOPIC_TABLES.items():
-        try:
-            data = DeltaTable(tables.table_path(name, settings.lakehouse)).to_pyarrow_table(
-                columns=["partition", "offset"])
-        except TableNotFoundError:
+        data = tables.arrow(name, settings.lakehouse, columns=["partition", "offset"])
+        if data is None:
             continue
         for row in data.group_by("partition").aggregate([("offset", "max")]).to_pylist():
             held.setdefault(topic, {})[str(row["partition"])] = row["offset_max"] + 1
