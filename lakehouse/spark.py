@@ -12,16 +12,6 @@ from pinlake.settings import Settings, get_settings
 BATCH_CONF = {"spark.databricks.delta.snapshotPartitions": "4"}
 # What a batch job says when it returned before starting Spark (nothing to do).
 NOT_STARTED = "; Spark not started"
-# The conf Delta's own test suite uses: few shuffle partitions, no UI.
-TEST_CONF = {
-    "spark.sql.shuffle.partitions": "2",
-    "spark.default.parallelism": "2",
-    "spark.ui.enabled": "false",
-    "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
-}
-
-
 def base_conf(settings: Settings) -> dict[str, str]:
     """Delta, the Kafka source, UTC everywhere, and the pinned jars from the JVM cache."""
     return {

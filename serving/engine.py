@@ -128,11 +128,6 @@ def parse(sql: str) -> frozenset[str]:
     return frozenset(_base_tables(tree, set()))
 
 
-def check_read_only(sql: str) -> None:
-    """Raise QueryRejected unless every statement is a SELECT."""
-    parse(sql)
-
-
 @dataclass
 class _Loaded:
     version: int

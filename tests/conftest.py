@@ -10,6 +10,15 @@ import pytest
 
 from pinlake.settings import Settings
 
+# The conf Delta's own test suite uses: few shuffle partitions, no UI.
+TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+}
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -60,7 +69,7 @@ def kafka_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """One Spark session for the run, built by the project's factory with Delta's test conf."""
-    from lakehouse.spark import TEST_CONF, get_spark
+    from lakehouse.spark import get_spark
 
     settings = Settings(data_root=tmp_path_factory.mktemp("spark"), spark_master="local[2]")
     session = get_spark("pinlake-tests", settings=settings, conf=TEST_CONF)

@@ -34,8 +34,8 @@ from pinlake.settings import Settings
 
 log = logging.getLogger("pinlake.bronze")
 HEARTBEAT_SECONDS = 2.0
-# Every tenth commit of a table writes a Delta checkpoint, which rebuilds the table's state;
-# with the default 50 partitions that job dominates a small batch.
+# Delta rebuilds a table's state with 50 tasks by default (a log replay when the stream starts,
+# Spark's reads of a table); on a few cores those tasks dominate a small batch.
 SESSION_CONF = {"spark.databricks.delta.snapshotPartitions": "2"}
 EARLIEST = -2  # Spark's Kafka source: -2 is the earliest offset, -1 the latest
 FETCH_MAX_WAIT_MS = 20
