@@ -96,8 +96,8 @@ class AirflowClient:
         return self._json("PATCH", f"/dags/{quote(dag_id)}", json={"is_paused": paused})
 
     def ensure_pool(self, name: str, slots: int, description: str) -> dict:
-        """Create the pool, or set its slots when it exists."""
-        body = {"name": name, "slots": slots, "description": description}
+        """Create the pool, or set its slots when it exists (a stack started again on its data root)."""
+        body = pool_body(name, slots, description)
         response = self.request("GET", f"/pools/{quote(name)}")
         if response.status_code == 404:
             return self._json("POST", "/pools", ok=(200, 201), json=body)
@@ -124,6 +124,12 @@ class AirflowClient:
         content = self._json("GET", path, params={"full_content": "true"},
                              headers={"Accept": "application/json"})["content"]
         return [line for entry in content for line in log_lines(entry)]
+
+
+def pool_body(name: str, slots: int, description: str) -> dict:
+    """A pool as the API's POST and PATCH take it: Airflow 3.3 validates a PATCH as a whole pool,
+    so `include_deferred` must be there too."""
+    return {"name": name, "slots": slots, "description": description, "include_deferred": False}
 
 
 def log_lines(entry) -> list[str]:
