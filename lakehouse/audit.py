@@ -7,12 +7,15 @@ Per topic, three reconciliations, each read from the system of record itself:
 2. Kafka -> bronze: every offset Kafka holds is in bronze once, with the same event id; no
    bronze row claims an offset Kafka never had (section 4's invariant). Offsets that Kafka's
    retention has already dropped may stay in bronze;
-3. bronze -> silver: bronze rows = rows silver accepted (superseded versions included, as
-   counted in `silver.progress`) + quarantine rows (section 5's invariant). Bronze rows that
-   no silver run has processed yet are reported as pending, a gap until the next run.
+3. bronze -> silver, from silver's own tables (section 5): every bronze row silver has
+   processed is either quarantined or accepted, and an accepted row's entity is in the silver
+   table with that version or a newer one; every silver row points at an accepted bronze row of
+   its own entity; every quarantine row points at a bronze row, once. Bronze rows no silver run
+   has processed yet (above `silver.progress`'s offsets) are reported as pending.
 
-The tables are read through the Delta log (deltalake -> Arrow) and compared in DuckDB; no
-Spark session is started, so an audit takes seconds on a demo-sized lakehouse.
+An accepted row's entity key is read from the bronze value itself (its `unique_id` in canonical
+lower case, or its integer `ind`), not from anything silver computed. The tables are read
+through the Delta log (deltalake -> Arrow) and compared in DuckDB; no Spark session is started.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from lakehouse import tables
+from lakehouse import catalog, tables
 from lakehouse.bronze.schema import TOPIC_TABLES
+from lakehouse.silver.common import WHITESPACE
 from lakehouse.silver.progress import PROGRESS
 from lakehouse.silver.quarantine import QUARANTINE
+from lakehouse.spec import SilverTable
 from pinlake.settings import TOPICS, Settings
 
 EXAMPLES = 5  # offsets or ids quoted per gap
@@ -50,7 +56,7 @@ class TopicAudit:
     acknowledged: int | None  # event ids in the ledger (None: no ledger given)
     kafka: int  # messages Kafka holds now
     bronze: int
-    accepted: int  # accepted into silver, superseded versions included
+    accepted: int  # processed bronze rows accepted into silver, superseded versions included
     quarantined: int
     pending: int  # bronze rows no silver run has processed yet
     gaps: list[Gap] = field(default_factory=list)
@@ -160,62 +166,110 @@ def kafka_to_bronze(con: duckdb.DuckDBPyConnection, kafka: pa.Table, first_held:
     return gaps
 
 
-def silver_counts(root: str, topic: str) -> dict:
-    """Counts behind section 5's invariant for one topic, read through the Delta log.
+# Each silver entity's key, read from a bronze value: the JSON field of the same name, as silver
+# keeps it (a UUID in lower case, an integer).
+_WS = "'" + WHITESPACE.replace("'", "''") + "'"
+_KEY_SQL = {
+    "string": f"lower(trim(json_extract_string(trim(b.value, {_WS}), '$.{{key}}'), {_WS}))",
+    "bigint": f"TRY_CAST(regexp_extract(trim(json_extract_string(trim(b.value, {_WS}), '$.{{key}}'), {_WS}), "
+              "'^[+-]?[0-9]+') AS BIGINT)",
+}
 
-    `holds`: bronze rows = accepted (superseded versions included) + quarantine rows.
-    `consistent`: what silver.progress says it processed is exactly what bronze holds up to its
-    watermarks, and all of that was either accepted or quarantined.
-    """
-    con = duckdb.connect()
-    bronze = tables.arrow(TOPIC_TABLES[topic], root, columns=["partition", "offset"])
-    progress = tables.arrow(PROGRESS.name, root)
-    quarantine = tables.arrow(QUARANTINE.name, root, columns=["source_topic", "source_partition", "source_offset"])
-    empty = {"rows": 0, "accepted": 0, "quarantined": 0}
+
+def _entity(topic: str) -> SilverTable:
+    return next(spec for spec in catalog.layer("silver") if isinstance(spec, SilverTable) and spec.topic == topic)
+
+
+def _marks(root: str, topic: str) -> pa.Table:
+    """Per partition, the last bronze offset a silver run processed (silver.progress)."""
+    done = tables.arrow(PROGRESS.name, root, columns=["source_topic", "source_partition", "last_offset"])
     marks: dict[int, int] = {}
-    if progress is not None:
-        con.register("progress", progress)
-        done = con.sql("SELECT coalesce(sum(rows), 0), coalesce(sum(accepted), 0), coalesce(sum(quarantined), 0) "
-                       "FROM progress WHERE source_topic = $t", params={"t": topic}).fetchone()
-        empty = dict(zip(empty, done))
-        marks = dict(con.sql("SELECT source_partition, max(last_offset) FROM progress WHERE source_topic = $t "
-                             "GROUP BY ALL", params={"t": topic}).fetchall())
-    bronze_rows = covered = 0
-    if bronze is not None:
-        con.register("b", bronze)
-        con.register("marks", pa.table({"partition": pa.array(list(marks), pa.int32()),
-                                        "mark": pa.array(list(marks.values()), pa.int64())}))
-        bronze_rows, covered = con.sql('SELECT count(*), count(*) FILTER (b."offset" <= marks.mark) '
-                                       'FROM b LEFT JOIN marks USING ("partition")').fetchone()
-    q_rows = q_doubled = 0
+    for row in (done.to_pylist() if done is not None else []):
+        if row["source_topic"] == topic:
+            marks[row["source_partition"]] = max(marks.get(row["source_partition"], -1), row["last_offset"])
+    return pa.table({"partition": pa.array(list(marks), pa.int32()), "mark": pa.array(list(marks.values()), pa.int64())})
+
+
+def _key_type(entity: SilverTable) -> str:
+    return "string" if entity.schema[entity.keys[0]].dataType.typeName() == "string" else "bigint"
+
+
+def _empty(**columns: pa.DataType) -> pa.Table:
+    return pa.table({name: pa.array([], kind) for name, kind in columns.items()})
+
+
+def silver_sources(root: str, topic: str) -> dict:
+    """What the bronze -> silver check of one topic reads: bronze, the processed offsets, the
+    quarantine and the silver table, as Arrow (empty ones for tables that do not exist yet)."""
+    entity = _entity(topic)
+    key = entity.keys[0]
+    bronze = tables.dataset(TOPIC_TABLES[topic], root)
+    quarantine = tables.arrow(QUARANTINE.name, root, columns=["source_topic", "source_partition", "source_offset",
+                                                              "raw"])
+    silver = tables.arrow(entity.name, root, columns=[key, "source_partition", "source_offset", "kafka_timestamp"])
+    at = pa.timestamp("us", "UTC")
     if quarantine is not None:
-        con.register("q", quarantine)
-        q_rows, q_distinct = con.sql("SELECT count(*), count(DISTINCT (source_partition, source_offset)) FROM q "
-                                     "WHERE source_topic = $t", params={"t": topic}).fetchone()
-        q_doubled = q_rows - q_distinct
-    report = {"topic": topic, "bronze_rows": bronze_rows, "processed_rows": int(empty["rows"]),
-              "pending_rows": bronze_rows - covered, "accepted_rows": int(empty["accepted"]),
-              "quarantine_rows": q_rows, "quarantine_duplicates": q_doubled}
-    report["consistent"] = covered == report["processed_rows"] == report["accepted_rows"] + q_rows
-    report["holds"] = bronze_rows == report["accepted_rows"] + q_rows and not q_doubled
-    return report
+        quarantine = quarantine.filter(pc.equal(quarantine["source_topic"], topic))
+    return {
+        "b": bronze if bronze is not None else _empty(
+            partition=pa.int32(), offset=pa.int64(), kafka_timestamp=at, value=pa.string()),
+        "marks": _marks(root, topic),
+        "q": quarantine if quarantine is not None else _empty(
+            source_topic=pa.string(), source_partition=pa.int32(), source_offset=pa.int64(), raw=pa.string()),
+        "s": silver if silver is not None else _empty(**{
+            key: pa.string() if _key_type(entity) == "string" else pa.int64(),
+            "source_partition": pa.int32(), "source_offset": pa.int64(), "kafka_timestamp": at}),
+    }
 
 
-def bronze_to_silver(counts: dict) -> list[Gap]:
-    """Section 5's invariant as gaps, the rows not yet processed named as such."""
-    stage, gaps = "bronze -> silver", []
-    if counts["pending_rows"]:
-        gaps.append(Gap(stage, f"{counts['pending_rows']} bronze rows not processed by silver yet "
-                               "(run the medallion DAG: pinlake run --wait)", counts["pending_rows"]))
-    processed = counts["bronze_rows"] - counts["pending_rows"]
-    accounted = counts["accepted_rows"] + counts["quarantine_rows"]
-    if processed != accounted:
-        gaps.append(Gap(stage, f"{processed} processed bronze rows but {counts['accepted_rows']} accepted + "
-                               f"{counts['quarantine_rows']} quarantined = {accounted}", abs(processed - accounted)))
-    if counts["quarantine_duplicates"]:
-        gaps.append(Gap(stage, f"{counts['quarantine_duplicates']} bronze rows quarantined more than once",
-                        counts["quarantine_duplicates"]))
-    return gaps
+def bronze_to_silver(con: duckdb.DuckDBPyConnection, sources: dict, topic: str) -> tuple[dict, list[Gap]]:
+    """Section 5 from silver's own tables: the topic's counts and every gap, each in a sentence."""
+    entity = _entity(topic)
+    key, table = entity.keys[0], entity.name
+    for name, relation in sources.items():
+        con.register(name, relation)
+    key_sql = _KEY_SQL[_key_type(entity)].format(key=key)
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW processed AS
+        SELECT b."partition", b."offset", b.kafka_timestamp, b.value FROM b JOIN marks USING ("partition")
+        WHERE b."offset" <= marks.mark""")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW accepted AS
+        SELECT b."partition", b."offset", b.kafka_timestamp, {key_sql} AS k FROM processed b
+        ANTI JOIN q ON q.source_partition = b."partition" AND q.source_offset = b."offset\"""")
+    count = lambda sql: con.sql(sql).fetchone()[0]  # noqa: E731
+    counts = {"bronze_rows": count("SELECT count(*) FROM b"), "processed_rows": count("SELECT count(*) FROM processed"),
+              "quarantine_rows": count("SELECT count(*) FROM q"), "silver_rows": count("SELECT count(*) FROM s")}
+    counts["accepted_rows"] = count("SELECT count(*) FROM accepted")
+    counts["pending_rows"] = counts["bronze_rows"] - counts["processed_rows"]
+    newer = f'(a.kafka_timestamp, a."partition", a."offset") > (s.kafka_timestamp, s.source_partition, s.source_offset)'
+    checks = [
+        ("bronze rows not processed by silver yet (run the medallion DAG: pinlake run --wait)",
+         'SELECT "partition", "offset" FROM b ANTI JOIN processed USING ("partition", "offset")'),
+        (f"accepted bronze rows whose entity is not in {table}",
+         f'SELECT a."partition", a."offset" FROM accepted a ANTI JOIN s ON s.{key} = a.k'),
+        (f"accepted bronze rows newer than the version {table} holds of their entity",
+         f'SELECT a."partition", a."offset" FROM accepted a JOIN s ON s.{key} = a.k WHERE {newer}'),
+        (f"{table} rows that point at no bronze row",
+         'SELECT s.source_partition, s.source_offset FROM s ANTI JOIN b '
+         'ON b."partition" = s.source_partition AND b."offset" = s.source_offset'),
+        (f"{table} rows that point at a quarantined bronze row",
+         "SELECT s.source_partition, s.source_offset FROM s JOIN q USING (source_partition, source_offset)"),
+        (f"{table} rows that differ from their bronze row's entity or time",
+         f'SELECT s.source_partition, s.source_offset FROM s JOIN accepted a ON a."partition" = s.source_partition '
+         f'AND a."offset" = s.source_offset WHERE a.k IS DISTINCT FROM s.{key} '
+         "OR a.kafka_timestamp IS DISTINCT FROM s.kafka_timestamp"),
+        ("quarantine rows that point at no bronze row, or whose raw text is not the bronze value",
+         'SELECT q.source_partition, q.source_offset FROM q LEFT JOIN b ON b."partition" = q.source_partition '
+         'AND b."offset" = q.source_offset WHERE b.value IS DISTINCT FROM q.raw'),
+        ("bronze rows quarantined more than once",
+         "SELECT source_partition, source_offset FROM q GROUP BY ALL HAVING count(*) > 1"),
+    ]
+    gaps = []
+    for what, sql in checks:
+        found = con.sql(f"SELECT * FROM ({sql}) ORDER BY ALL").fetchall()
+        if found:
+            gaps.append(Gap("bronze -> silver", f"{len(found)} {what} (partition:offset {_examples(found)})",
+                            len(found)))
+    return counts, gaps
 
 
 def ledger_to_kafka(acknowledged: set[str], kafka: pa.Table) -> list[Gap]:
@@ -235,9 +289,9 @@ def audit(settings: Settings, ledger: Path | None = None) -> list[TopicAudit]:
     for topic in TOPICS.values():
         kafka, first_held = kafka_records(settings.bootstrap, topic)
         bronze = tables.arrow(TOPIC_TABLES[topic], root, columns=["partition", "offset", "event_id"])
-        counts = silver_counts(root, topic)
+        counts, silver_gaps = bronze_to_silver(duckdb.connect(), silver_sources(root, topic), topic)
         gaps = ledger_to_kafka(acknowledged[topic], kafka) if acknowledged is not None else []
-        gaps += kafka_to_bronze(duckdb.connect(), kafka, first_held, bronze) + bronze_to_silver(counts)
+        gaps += kafka_to_bronze(duckdb.connect(), kafka, first_held, bronze) + silver_gaps
         reports.append(TopicAudit(
             topic=topic, acknowledged=None if acknowledged is None else len(acknowledged[topic]),
             kafka=kafka.num_rows, bronze=counts["bronze_rows"], accepted=counts["accepted_rows"],

@@ -264,3 +264,8 @@ def has_commit(name: str, root: str | None, version: int) -> bool:
     if "://" in path:
         return exists(name, root) and delta_log(name, root).version() >= version
     return (Path(path) / "_delta_log" / f"{version:020d}.json").exists()
+
+
+def dataset(name: str, root: str | None = None):
+    """The current snapshot as a lazy Arrow dataset (scanned as a query reads it), or None."""
+    return delta_log(name, root).to_pyarrow_dataset() if exists(name, root) else None

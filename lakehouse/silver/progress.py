@@ -7,8 +7,9 @@ committed here. A run reads bronze at one pinned Delta version, publishes silver
 its ranges here last, in one MERGE keyed by (topic, partition, first offset): a run that dies
 before that commit is simply redone, and every silver write is idempotent.
 
-Each range also records how many of its rows were accepted and quarantined, which makes the
-section 5 invariant checkable (`lakehouse.audit.silver_counts`).
+Each range also records how many of its rows were accepted and quarantined. `pinlake audit`
+reads only the offsets from here (what is processed, what is pending) and proves the rest from
+the silver tables themselves (`lakehouse.audit.bronze_to_silver`).
 """
 
 from __future__ import annotations

@@ -11,14 +11,15 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 
+import duckdb
 import pytest
 
 from ingest.emulator import generate
 from lakehouse import tables
+from lakehouse.audit import bronze_to_silver, silver_sources
 from lakehouse.gold import job as gold_job
-from lakehouse.silver import job as silver_job
-from lakehouse.audit import silver_counts
 from lakehouse.gold.tables import gold_tables
+from lakehouse.silver import job as silver_job
 from pinlake.settings import TOPICS, Settings
 from tests.bronze_rows import append_bronze, from_events, next_offsets
 from tests.integration.silver_gold_duckdb import arrow, expected_gold, published_gold, same_rows
@@ -30,9 +31,13 @@ START = datetime(2024, 3, 1, 9, 0, 0)
 
 
 def assert_invariant(spark, settings: Settings) -> list[dict]:
-    reports = [silver_counts(settings.lakehouse, topic) for topic in TOPICS.values()]
-    for report in reports:
-        assert report["holds"] and report["consistent"] and report["pending_rows"] == 0, report
+    """The audit's bronze -> silver check finds no gap and nothing pending, per topic."""
+    reports = []
+    for topic in TOPICS.values():
+        counts, gaps = bronze_to_silver(duckdb.connect(), silver_sources(settings.lakehouse, topic), topic)
+        assert gaps == [] and counts["pending_rows"] == 0, (topic, counts, gaps)
+        assert counts["bronze_rows"] == counts["accepted_rows"] + counts["quarantine_rows"], counts
+        reports.append(counts)
     return reports
 
 
