@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,13 @@ import pytest
 from lakehouse import catalog, tables
 from pinlake.kafka import KAFKA
 from pinlake.supervisor import Supervisor
-from tests import oracle
 from tests.conftest import make_settings, processes_of
 from tests.integration.bronze_helpers import env_of, produce
+from tests.integration.compare import PROVENANCE, assert_oracle_agrees, ordered, published_gold, rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]
-PROVENANCE = ("event_id", "received_at", "source_partition", "source_offset", "kafka_timestamp")
 
 
 def lines(name: str) -> list[dict]:
@@ -86,63 +84,33 @@ def golden(tmp_path_factory):
     assert not processes_of(settings.data_root), "a process outlived the golden stack"
 
 
-def _plain(value):
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat() if value.tzinfo else value.isoformat()
-    return value
-
-
-def rows(settings, name: str, drop=()) -> list[dict]:
-    """A table's rows as JSON-like dicts (instants as naive UTC ISO text), sorted, without `drop`."""
-    found = [{k: _plain(v) for k, v in r.items() if k not in drop} for r in tables.arrow(name, settings.lakehouse).to_pylist()]
-    return sorted(found, key=lambda r: json.dumps(r, sort_keys=True, default=str))
-
-
-def _sorted(items: list[dict]) -> list[dict]:
-    return sorted(items, key=lambda r: json.dumps(r, sort_keys=True, default=str))
-
-
 @pytest.mark.parametrize("table, expected", [("silver.pins", "silver_pins.jsonl"), ("silver.geo", "silver_geo.jsonl"),
                                              ("silver.users", "silver_users.jsonl")])
 def test_silver_is_the_hand_written_one(golden, table, expected):
     settings, _ = golden
-    assert rows(settings, table, drop=PROVENANCE) == _sorted(lines(expected))
+    assert rows(settings.lakehouse, table, drop=PROVENANCE) == ordered(lines(expected))
 
 
 def test_the_quarantine_is_the_hand_written_one(golden):
     settings, _ = golden
     want = [{"source_topic": q["source_topic"], "reasons": q["reasons"],
              "raw": q.get("raw", json.dumps(q.get("record"), ensure_ascii=False))} for q in lines("quarantine.jsonl")]
-    got = [{k: r[k] for k in ("source_topic", "reasons", "raw")} for r in rows(settings, "silver.quarantine")]
-    assert _sorted(got) == _sorted(want)
+    got = [{k: r[k] for k in ("source_topic", "reasons", "raw")} for r in rows(settings.lakehouse, "silver.quarantine")]
+    assert ordered(got) == ordered(want)
 
 
 def test_gold_is_the_hand_written_one(golden):
     settings, _ = golden
     want = {g["table"]: sorted(map(tuple, g["rows"]), key=repr) for g in lines("gold.jsonl")}
     assert set(want) == {spec.name for spec in catalog.layer("gold")}
-    for name, expected in want.items():
-        data = tables.arrow(name, settings.lakehouse)
-        got = sorted(zip(*[data.column(c).to_pylist() for c in data.column_names]), key=repr)
-        assert got == expected, name
+    assert published_gold(settings.lakehouse) == want
 
 
 def test_the_oracle_reads_bronze_as_silver_and_gold_do(golden):
     """The contract written again from scratch gives every silver row (provenance included), the
     quarantine and every gold table that the pipeline published, from the same bronze."""
     settings, _ = golden
-    bronze = [{**r, "kafka_timestamp": _plain(r["kafka_timestamp"]), "received_at": _plain(r["received_at"])}
-              for name in ("bronze.pin_events", "bronze.geo_events", "bronze.user_events")
-              for r in tables.arrow(name, settings.lakehouse).to_pylist()]
-    want = oracle.silver(bronze)
-    for kind, table in (("pin", "silver.pins"), ("geo", "silver.geo"), ("user", "silver.users")):
-        assert rows(settings, table) == _sorted([{k: _plain(v) for k, v in r.items()}
-                                                  for r in want.table(kind).values()]), table
-    assert rows(settings, "silver.quarantine", drop=("quarantined_at",)) == _sorted(want.quarantine)
-    for name, expected in oracle.gold(want).items():
-        data = tables.arrow(name, settings.lakehouse)
-        assert sorted(zip(*[data.column(c).to_pylist() for c in data.column_names]), key=repr) == \
-            sorted(expected, key=repr), name
+    assert_oracle_agrees(settings.lakehouse)
 
 
 def _audit(settings, ledger) -> subprocess.CompletedProcess:

@@ -56,7 +56,6 @@ from pinlake.supervisor import Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
 from tests.integration.bronze_helpers import watermarks
 from tests.integration.ingest_helpers import read_since
-from tests.integration.silver_gold_duckdb import arrow
 from tests.integration.test_end_to_end import PINLAKE, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -287,7 +286,7 @@ def test_bronze_stream_sigkilled_five_times_during_ingest_loses_nothing(stack, s
     in_kafka = {(m["topic"], m["partition"], m["offset"]): m["value"].decode()
                 for m in read_since(stack.settings.bootstrap, {}, timeout=120)}
     in_bronze = {(r["topic"], r["partition"], r["offset"]): r["value"] for name in TOPIC_TABLES.values()
-                 for r in arrow(stack.settings.lakehouse, name).select(["topic", "partition", "offset", "value"])
+                 for r in tables.arrow(name, stack.settings.lakehouse).select(["topic", "partition", "offset", "value"])
                  .to_pylist()}
     assert in_bronze == in_kafka
     print(f"{len(in_kafka)} messages, {len(kinds)} SIGKILLs, every value in bronze as Kafka holds it")
@@ -470,7 +469,7 @@ def _silver_contents(root: str) -> dict[str, list]:
     """Every silver table's rows, sorted, without the moment a run quarantined a row."""
     out = {}
     for name in (*SILVER, "silver.quarantine"):
-        rows = arrow(root, name).drop_columns(["quarantined_at"] if name == "silver.quarantine" else []).to_pylist()
+        rows = tables.arrow(name, root).drop_columns(["quarantined_at"] if name == "silver.quarantine" else []).to_pylist()
         out[name] = sorted(map(repr, rows))
     return out
 

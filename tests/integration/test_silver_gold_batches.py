@@ -1,8 +1,8 @@
 """Silver and gold over real bronze Delta tables: incremental, idempotent, latest version wins.
 
 Bronze rows come from the project's emulator (dirty values, duplicates, new versions), numbered
-as Kafka would number them, plus hand-made late and newer versions. Every gold table is
-compared with an independent DuckDB computation (tests/integration/silver_gold_duckdb.py).
+as Kafka would number them, plus hand-made late and newer versions. Silver, the quarantine
+and every gold table are compared with the oracle (tests/oracle.py), the contract written again.
 """
 
 import json
@@ -22,7 +22,7 @@ from lakehouse.gold.tables import gold_tables
 from lakehouse.silver import job as silver_job
 from pinlake.settings import TOPICS, Settings
 from tests.bronze_rows import append_bronze, from_events, next_offsets
-from tests.integration.silver_gold_duckdb import arrow, expected_gold, published_gold, same_rows
+from tests.integration.compare import assert_oracle_agrees, published_gold
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     reports = assert_invariant(spark, lake)
     assert sum(r["quarantine_rows"] for r in reports) > 0, "the emulator's dirty values reach quarantine"
     gold_job.run(spark, lake, "it-run-1")
-    assert_gold_matches_duckdb(root)
+    assert_oracle_agrees(root)
 
     # run 2 on the same input: nothing new, no commit anywhere in silver, same gold
     assert silver_job.up_to_date(lake) and gold_job.up_to_date(root)
@@ -132,7 +132,7 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     assert geo_after[geo_a["ind"]]["country"] == "Newland"
     assert users_after[user_a["ind"]]["user_name"] == "Newer"
     gold_job.run(spark, lake, "it-run-3")
-    assert_gold_matches_duckdb(root)
+    assert_oracle_agrees(root)
 
     progress = arrow(root, "silver.progress").to_pylist()
     assert {r["run_id"] for r in progress} == {"it-run-1", "it-run-3"}

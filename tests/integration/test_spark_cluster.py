@@ -17,12 +17,11 @@ import pyspark
 import pytest
 
 from ingest.emulator import generate
-from lakehouse import catalog
 from pinlake.settings import Settings
 from pinlake.supervisor import Service, Supervisor
 from tests.bronze_rows import append_bronze, from_events
 from tests.conftest import free_port, make_settings, processes_of
-from tests.integration.silver_gold_duckdb import gold_from_events, published_gold, same_rows
+from tests.integration.compare import assert_gold, assert_oracle_agrees, gold_of_events, published_gold
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 SPARK_CLASS = str(Path(pyspark.__file__).parent / "bin" / "spark-class")
@@ -81,10 +80,7 @@ def test_cluster_publishes_the_gold_that_local_mode_does(spark, cluster, tmp_pat
 
     _run_on_cluster(on_cluster, "it-cluster")  # the jobs' own entry points, as the DAG submits them
 
-    # The baseline is DuckDB's computation straight from the events, which local mode's gold
-    # equals in the end-to-end test on every run (tests/integration/test_end_to_end.py).
-    want, got = gold_from_events(events), published_gold(on_cluster.lakehouse)
-    assert set(got) == set(want) == {spec.name for spec in catalog.layer("gold")}
-    for table, rows in want.items():
-        assert rows, f"{table} is empty: the test data should reach every gold table"
-        assert same_rows(got[table], rows), f"{table} differs between the cluster and the reference"
+    # The reference is the oracle (the contract written again, tests/oracle.py): from the events
+    # sent, and from the bronze rows the cluster read (silver with provenance, quarantine, gold).
+    assert_gold(published_gold(on_cluster.lakehouse), gold_of_events(events))
+    assert_oracle_agrees(on_cluster.lakehouse)
