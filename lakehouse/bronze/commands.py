@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-
 import typer
 
 
@@ -19,12 +16,4 @@ def register(app: typer.Typer) -> None:
         from lakehouse.bronze.job import run
         from pinlake.settings import get_settings
 
-        code = run(get_settings(), once=once)
-        if code != 0:
-            # A failed stream may have lost its JVM: the py4j connections' finalizers then log at
-            # interpreter exit and can hang there on a logging lock (seen once: a driver whose JVM
-            # was SIGKILLed never exited). Flush the logs and leave without finalizers; a JVM still
-            # alive exits by itself when its driver's pipe closes.
-            logging.shutdown()
-            os._exit(code)
-        raise typer.Exit(code)
+        raise typer.Exit(run(get_settings(), once=once))

@@ -3,6 +3,7 @@ the batch writer's replay of a batch that reached only some tables."""
 
 import json
 import subprocess
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -245,3 +246,47 @@ def test_the_writer_checkpoints_each_table_every_tenth_commit_instead_of_spark(s
         assert spark_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()) \
             .logSegment().checkpointProvider().version() == expected[topic][-1]
         assert sorted(r.offset for r in spark.read.format("delta").load(path).collect()) == list(range(24))
+
+
+def _keep_producing(settings, stop: threading.Event) -> None:
+    """Messages to the three topics until `stop`, so that the stream always has a batch to write."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": settings.bootstrap, "linger.ms": 5})
+    n = 0
+    while not stop.is_set():
+        for topic in ("pinterest.pin", "pinterest.geo", "pinterest.user"):
+            for _ in range(50):
+                n += 1
+                producer.produce(topic, value=b'{"ind": %d}' % n, key=b"%d" % n)
+        producer.poll(0)
+        stop.wait(0.05)  # pacing: about 3,000 messages a second
+    producer.flush(30)
+
+
+def test_a_stream_whose_jvm_dies_mid_batch_exits_by_itself(tmp_path):
+    """SIGKILL the stream's JVM while a batch is in flight, three times: each time the driver logs
+    the failure and exits 1 by itself (a driver that outlives its JVM would be a hung service)."""
+    from lakehouse.bronze.service import BRONZE
+    from pinlake.supervisor import Supervisor, wait_until
+    from tests.integration.bronze_helpers import in_flight
+
+    with fresh_stack(tmp_path / "var", bronze_trigger_seconds=0.5) as settings:
+        supervisor, stop = Supervisor(settings, [BRONZE]), threading.Event()
+        sender = threading.Thread(target=_keep_producing, args=(settings, stop), daemon=True)
+        sender.start()
+        try:
+            for attempt in range(3):
+                assert supervisor.start(BRONZE)
+                proc = supervisor.process(BRONZE.name)
+                assert wait_until(lambda: in_flight(settings) is not None, 120, interval=0.005)
+                for child in proc.children(recursive=True):
+                    if "java" in child.name():
+                        child.kill()
+                assert proc.wait(timeout=90) == 1, f"attempt {attempt + 1}: the driver did not exit 1"
+                assert "bronze stream failed" in supervisor.log_file(BRONZE.name).read_text()
+                supervisor.stop(BRONZE)  # forgets the exited process
+        finally:
+            stop.set()
+            sender.join(60)
+            supervisor.down()
