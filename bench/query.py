@@ -20,12 +20,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from deltalake import write_deltalake
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.batch_duckdb import gold_sql  # noqa: E402
 from lakehouse.gold.tables import gold_tables  # noqa: E402
-from lakehouse.tables import table_path  # noqa: E402
+from lakehouse import tables  # noqa: E402
 from serving.engine import Lakehouse  # noqa: E402
 
 CATEGORIES = ["art", "travel", "food", "diy", "beauty", "fashion", "finance", "quotes", "tattoos", "vehicles"]
@@ -70,14 +69,14 @@ def prepare(root: str, rows: int) -> duckdb.DuckDBPyConnection:
     for schema in ("silver", "gold"):
         native.execute(f"CREATE SCHEMA {schema}")
     for name, table in silver(rows).items():
-        write_deltalake(table_path(f"silver.{name}", root), table)
+        tables.append_rows(table, f"silver.{name}", root)
         native.register(name, table)
         native.execute(f"CREATE TABLE silver.{name} AS SELECT * FROM {name}")
     for statement in gold_sql():  # the gold job's transforms, as DuckDB SQL: gold_<name>
         native.execute(statement)
     for spec in gold_tables():
         result = native.execute(f"SELECT * FROM gold_{spec.name.split('.')[1]}").fetch_arrow_table()
-        write_deltalake(table_path(spec.name, root), result)
+        tables.append_rows(result, spec.name, root)
         native.execute(f"CREATE TABLE {spec.name} AS SELECT * FROM result")
     return native
 

@@ -165,15 +165,6 @@ def _stop_quietly(query) -> None:
         log.info("bronze: the query was already gone (%s)", type(exc).__name__)
 
 
-def _close_callbacks(spark: SparkSession) -> None:
-    """Close the Python side of py4j's callback server (foreachBatch runs in its daemon threads), so
-    that none of them is still busy when the interpreter exits; the JVM may be gone already."""
-    try:
-        spark.sparkContext._gateway.close_callback_server()
-    except Exception as exc:  # noqa: BLE001 - leaving anyway; say why it was not clean
-        log.info("bronze: callback server not closed (%s)", type(exc).__name__)
-
-
 def explain(exc: Exception) -> str:
     """The query's failure as one clear message; a Kafka data loss gets its remedy."""
     text = str(exc)
@@ -215,7 +206,6 @@ def run(settings: Settings, once: bool = False) -> int:
             log.info("bronze: %s, the query stopped with the JVM", stop.signal)
             return 0
         log.error("bronze stream failed: %s", explain(exc))
-        _close_callbacks(spark)
         return 1
     log.info("bronze: caught up, stopping" if once else "bronze: query ended")
     return 0
