@@ -229,18 +229,20 @@ def bronze_to_silver(con: duckdb.DuckDBPyConnection, sources: dict, topic: str) 
     for name, relation in sources.items():
         con.register(name, relation)
     key_sql = _KEY_SQL[_key_type(entity)].format(key=key)
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW processed AS
-        SELECT b."partition", b."offset", b.kafka_timestamp, b.value FROM b JOIN marks USING ("partition")
+    # The processed rows' coordinates, and the accepted ones with their entity key (the only pass
+    # that reads the values): small tables, so that the checks below do not scan bronze again.
+    con.execute("""CREATE OR REPLACE TEMP TABLE processed AS SELECT b."partition", b."offset"
+        FROM b JOIN marks USING ("partition") WHERE b."offset" <= marks.mark""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE accepted AS
+        SELECT b."partition", b."offset", b.kafka_timestamp, {key_sql} AS k FROM b JOIN marks USING ("partition")
+        ANTI JOIN q ON q.source_partition = b."partition" AND q.source_offset = b."offset"
         WHERE b."offset" <= marks.mark""")
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW accepted AS
-        SELECT b."partition", b."offset", b.kafka_timestamp, {key_sql} AS k FROM processed b
-        ANTI JOIN q ON q.source_partition = b."partition" AND q.source_offset = b."offset\"""")
     count = lambda sql: con.sql(sql).fetchone()[0]  # noqa: E731
     counts = {"bronze_rows": count("SELECT count(*) FROM b"), "processed_rows": count("SELECT count(*) FROM processed"),
               "quarantine_rows": count("SELECT count(*) FROM q"), "silver_rows": count("SELECT count(*) FROM s")}
     counts["accepted_rows"] = count("SELECT count(*) FROM accepted")
     counts["pending_rows"] = counts["bronze_rows"] - counts["processed_rows"]
-    newer = f'(a.kafka_timestamp, a."partition", a."offset") > (s.kafka_timestamp, s.source_partition, s.source_offset)'
+    newer = '(a.kafka_timestamp, a."partition", a."offset") > (s.kafka_timestamp, s.source_partition, s.source_offset)'
     checks = [
         ("bronze rows not processed by silver yet (run the medallion DAG: pinlake run --wait)",
          'SELECT "partition", "offset" FROM b ANTI JOIN processed USING ("partition", "offset")'),
