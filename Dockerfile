@@ -25,16 +25,16 @@ WORKDIR /opt/pinlake
 COPY requirements/runtime.txt requirements/runtime.txt
 RUN pip install -r requirements/runtime.txt
 
-# Resolve the pinned JVM artifacts with Maven, which only this stage needs.
+# Resolve the pinned JVM artifacts with Maven, which only this stage needs. Only the files
+# the resolver reads are copied, so that a change elsewhere in the code does not resolve again.
 FROM base AS jvm
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends maven \
     && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md ./
-COPY pinlake pinlake
 COPY jvm jvm
-RUN pip install --no-deps --no-build-isolation -e . && python -m pinlake.jvm
+COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/
+RUN PYTHONPATH=/opt/pinlake python -m pinlake.jvm
 
 FROM base
 COPY --from=jvm /opt/pinlake-jvm /opt/pinlake-jvm
