@@ -4,7 +4,8 @@ The test builds the stand-in base images (Debian's packages) and the project ima
 the stack up under a project name and host ports of its own, and checks from the host what a
 user would: every service healthy; events sent by the emulator service and through the API's
 published port reach gold through the `medallion` DAG (triggered over Airflow's REST API), and
-gold equals the end-to-end test's independent DuckDB computation over those events; the Data
+gold equals the oracle's (tests/oracle.py, the contract written again) over those events, and
+silver, the quarantine and gold are the oracle's from bronze; the Data
 Docs are served; `pinlake audit` is clean through the published ports; the image is runtime
 only and non-root, and no container sees a secret it does not use. Then `down` and `up` keep
 Kafka's offsets, every table and Airflow's run history, and one more DAG run changes no row;
@@ -24,13 +25,14 @@ import httpx
 import pytest
 
 from ingest.emulator import count_events, generate
+from lakehouse import tables
 from orchestration.client import AirflowClient
 from pinlake.demo import wait_for_bronze
 from pinlake.supervisor import wait_until
 from tests.compose import images
 from tests.compose.engine import Engine, compose_available
 from tests.compose.stack import CLUSTER, LONG_RUNNING, ComposeProject
-from tests.integration.silver_gold_duckdb import arrow
+from tests.integration.compare import assert_oracle_agrees
 from tests.integration.test_end_to_end import assert_gold_from, clean_audit, contents, run
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(5400)]
@@ -105,7 +107,7 @@ def dag_runs(stack: ComposeProject) -> list[tuple[str, str]]:
 
 def bronze_rows(root: str) -> dict[str, list]:
     """Every bronze row's position and id, per table."""
-    return {name: sorted((r["partition"], r["offset"], r["event_id"]) for r in arrow(root, f"bronze.{name}")
+    return {name: sorted((r["partition"], r["offset"], r["event_id"]) for r in tables.arrow(f"bronze.{name}", root)
                          .select(["partition", "offset", "event_id"]).to_pylist())
             for name in ("pin_events", "geo_events", "user_events")}
 
@@ -194,6 +196,7 @@ def test_compose_stack_end_to_end(project, tmp_path):
 
     stack.wait_ready(300)  # still every service healthy after the run
     assert_gold_from(events, settings.lakehouse)
+    assert_oracle_agrees(settings.lakehouse)  # silver with provenance, quarantine and gold, from bronze
     check_data_docs(stack)
     from_emulator = Counter(f"pinterest.{e['type']}" for e in emulated)
     clean_audit(env, ledger, count_events(SENT["count"], SENT["seed"]), unacknowledged=from_emulator)
@@ -226,6 +229,7 @@ def test_compose_stack_end_to_end(project, tmp_path):
     print(f"compose: DAG run on the cluster profile {time.monotonic() - cluster_run:.0f}s")
     check_cluster_ran_the_jobs(stack)
     assert_gold_from(events, settings.lakehouse)
+    assert_oracle_agrees(settings.lakehouse)
     clean_audit(env, ledger, count_events(SENT["count"], SENT["seed"]) +
                 count_events(ON_CLUSTER["count"], ON_CLUSTER["seed"]), unacknowledged=from_emulator)
 
