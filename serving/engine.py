@@ -10,7 +10,6 @@ and only SELECT statements are accepted.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable
 from functools import lru_cache

@@ -41,22 +41,15 @@ def assert_invariant(spark, settings: Settings) -> list[dict]:
     return reports
 
 
-def assert_gold_matches_duckdb(root: str) -> None:
-    want, got = expected_gold(root), published_gold(root)
-    for table in want:
-        assert want[table], f"{table}: DuckDB found no rows; the test data should reach every table"
-        assert same_rows(got[table], want[table]), f"{table}:\nspark  {got[table]}\nduckdb {want[table]}"
-
-
 def silver_versions(root: str) -> dict[str, int]:
     return {name: tables.version(name, root) for name in SILVER}
 
 
 def silver_rows(root: str) -> tuple[dict, dict, dict]:
     """silver.pins by unique_id, silver.geo and silver.users by ind."""
-    return ({r["unique_id"]: r for r in arrow(root, "silver.pins").to_pylist()},
-            {r["ind"]: r for r in arrow(root, "silver.geo").to_pylist()},
-            {r["ind"]: r for r in arrow(root, "silver.users").to_pylist()})
+    return ({r["unique_id"]: r for r in tables.arrow("silver.pins", root).to_pylist()},
+            {r["ind"]: r for r in tables.arrow("silver.geo", root).to_pylist()},
+            {r["ind"]: r for r in tables.arrow("silver.users", root).to_pylist()})
 
 
 def versions_of(kind: str, record: dict, **changes) -> dict:
@@ -134,7 +127,7 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     gold_job.run(spark, lake, "it-run-3")
     assert_oracle_agrees(root)
 
-    progress = arrow(root, "silver.progress").to_pylist()
+    progress = tables.arrow("silver.progress", root).to_pylist()
     assert {r["run_id"] for r in progress} == {"it-run-1", "it-run-3"}
 
 

@@ -7,7 +7,7 @@ from confluent_kafka import Producer
 from pyspark.sql import Row
 from pyspark.testing import assertDataFrameEqual
 
-from lakehouse import tables
+from lakehouse import catalog, tables
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ def test_delta_table_round_trip(spark, tmp_path):
     tables.overwrite(df, "silver.example", root=str(tmp_path))
     tables.append(spark.createDataFrame([Row(ind=3, name="c")], df.schema), "silver.example", root=str(tmp_path))
 
-    assert tables.exists(spark, "silver.example", root=str(tmp_path))
+    assert tables.exists("silver.example", root=str(tmp_path))
     assert (tmp_path / "silver" / "example" / "_delta_log").is_dir()
     assertDataFrameEqual(tables.read(spark, "silver.example", root=str(tmp_path)),
                          rows + [Row(ind=3, name="c")])
@@ -55,12 +55,10 @@ def test_table_names_are_checked():
 
 def test_ensure_creates_a_table_whose_creation_was_killed(spark, tmp_path):
     """A `_delta_log` with only the temporary file of an uncommitted first commit is no table."""
-    from pyspark.sql import types as T
-
     log = tmp_path / "silver" / "pins" / "_delta_log"
     (log / "_staged_commits").mkdir(parents=True)
     (log / ".00000000000000000000.json.27df7557-e43d-4f42-b9a9-006a350c2b6d.tmp").write_text("{}")
-    schema = T.StructType([T.StructField("unique_id", T.StringType())])
-    tables.ensure(spark, "silver.pins", schema, str(tmp_path))
-    assert tables.version("silver.pins", str(tmp_path)) == 0
-    assert tables.read(spark, "silver.pins", str(tmp_path)).schema == schema
+    spec = catalog.table("silver.pins")
+    tables.ensure(spark, spec, str(tmp_path))
+    assert tables.version(spec.name, str(tmp_path)) == 0
+    assert tables.read(spark, spec.name, str(tmp_path)).schema == spec.schema
