@@ -26,11 +26,38 @@ CLUSTER = ("spark-master", "spark-worker")
 ONE_SHOT = ("kafka-topics", "airflow-init")
 
 
+PREFIX = "pinlake-test-"
+
+
+def remove_leftovers() -> list[str]:
+    """Remove the projects of compose tests whose process is gone (killed before its teardown;
+    the engine restarts their containers, which then take the machine's cores): their
+    containers, networks and volumes. Returns their names."""
+    listed = subprocess.run(["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
+                            capture_output=True, text=True, check=True).stdout.split()
+    stale = sorted({name for name in listed if name.startswith(PREFIX) and not _alive(name)})
+    for name in stale:
+        label = ["--filter", f"label=com.docker.compose.project={name}"]
+        for kind, remove in ((["ps", "-aq"], ["rm", "-f"]), (["network", "ls", "-q"], ["network", "rm"]),
+                             (["volume", "ls", "-q"], ["volume", "rm", "-f"])):
+            ids = subprocess.run(["docker", *kind, *label], capture_output=True, text=True, check=True).stdout.split()
+            if ids:
+                subprocess.run(["docker", *remove, *ids], capture_output=True, check=True)
+    return stale
+
+
+def _alive(name: str) -> bool:
+    """Whether the test process named in project `name` still runs (names without one count as gone)."""
+    pid = name[len(PREFIX):].split("-", 1)[0]
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
+
+
 class ComposeProject:
     """`docker compose` on the repository's compose file, as one isolated project."""
 
     def __init__(self, workdir: Path, **settings: str):
-        self.name = f"pinlake-test-{secrets.token_hex(4)}"
+        # the test process's pid in the name: a project whose process is gone is a leftover
+        self.name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         self.workdir = workdir
         self.env_file = workdir / "compose.env"
         self.values = {

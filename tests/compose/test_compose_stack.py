@@ -7,10 +7,10 @@ published port reach gold through the `medallion` DAG (triggered over Airflow's 
 gold equals the oracle's (tests/oracle.py, the contract written again) over those events, and
 silver, the quarantine and gold are the oracle's from bronze; the Data
 Docs are served; `pinlake audit` is clean through the published ports; the image is runtime
-only and non-root, and no container sees a secret it does not use. Then `down` and `up` keep
-Kafka's offsets, every table and Airflow's run history, and one more DAG run changes no row;
-the `cluster` profile runs the DAG's Spark steps on the worker container; `down -v` leaves
-no container, network or volume of the project behind.
+only and non-root, and no container sees a secret it does not use. Then `down`, and `up`
+with the `cluster` profile, keep Kafka's offsets, every table and Airflow's run history; one
+more DAG run changes no row; with new events the DAG's Spark steps run on the worker
+container; `down -v` leaves no container, network or volume of the project behind.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pinlake.demo import wait_for_bronze
 from pinlake.supervisor import wait_until
 from tests.compose import images
 from tests.compose.engine import Engine, compose_available
-from tests.compose.stack import CLUSTER, LONG_RUNNING, ComposeProject
+from tests.compose.stack import CLUSTER, LONG_RUNNING, ComposeProject, remove_leftovers
 from tests.integration.compare import assert_oracle_agrees
 from tests.integration.test_end_to_end import assert_gold_from, clean_audit, contents, run
 
@@ -51,6 +51,9 @@ def engine(tmp_path_factory):
     docker = Engine(tmp_path_factory.mktemp("dockerd"))
     docker.ensure()
     assert compose_available(), "the docker CLI has no Compose v2 plugin: run `make docker`"
+    removed = remove_leftovers()
+    if removed:
+        print(f"compose: removed the projects of earlier test runs whose process is gone: {removed}")
     yield docker
     docker.stop()
 
@@ -202,15 +205,17 @@ def test_compose_stack_end_to_end(project, tmp_path):
     clean_audit(env, ledger, count_events(SENT["count"], SENT["seed"]), unacknowledged=from_emulator)
     check_secrets_and_image(stack)
 
-    # down and up again: nothing lost, nothing redone; one more run changes no row.
+    # down, and up again with the cluster profile: nothing lost; a run with nothing new changes
+    # no row; then the DAG's Spark steps run on the worker container.
     before = snapshot(stack)
     assert sum(sum(p.values()) for p in before["kafka"].values()) == sum(from_emulator.values()) + \
         count_events(SENT["count"], SENT["seed"])
     stack.compose("down", timeout=600)
     restarted = time.monotonic()
-    stack.compose("up", "-d", "--no-build", "--scale", "emulator=0", timeout=900)
-    stack.wait_ready(1200)
-    print(f"compose: down, up -d to every service healthy {time.monotonic() - restarted:.0f}s")
+    stack.write_env(PINLAKE_SPARK_MASTER="spark://spark-master:7077")
+    stack.compose("--profile", "cluster", "up", "-d", "--no-build", "--scale", "emulator=0", timeout=900)
+    stack.wait_ready(1200, long_running=(*LONG_RUNNING, *CLUSTER))
+    print(f"compose: down, up -d (cluster profile) to every service healthy {time.monotonic() - restarted:.0f}s")
     assert snapshot(stack) == before
     run_dag(env)
     after = snapshot(stack)
@@ -218,10 +223,6 @@ def test_compose_stack_end_to_end(project, tmp_path):
     assert set(before["runs"]) < set(after["runs"]) and len(after["runs"]) == len(before["runs"]) + 1
     assert all(state == "success" for _, state in after["runs"]), after["runs"]
 
-    # The cluster profile: the DAG's Spark steps on the worker container.
-    stack.write_env(PINLAKE_SPARK_MASTER="spark://spark-master:7077")
-    stack.compose("--profile", "cluster", "up", "-d", "--no-build", "--scale", "emulator=0", timeout=900)
-    stack.wait_ready(1200, long_running=(*LONG_RUNNING, *CLUSTER))
     events += emit(stack, env, ledger, **ON_CLUSTER)
     wait_for_bronze(settings, timeout=900)
     cluster_run = time.monotonic()
