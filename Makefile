@@ -66,16 +66,8 @@ venv: $(BIN)/.installed-$(LOCK_ID)
 jvm: venv
 	@$(BIN)/python -m pinlake.jvm
 
-# The compose test runs beside the rest of the suite: it mostly waits on its containers, so the
-# two side by side take less time than one after the other. Its output follows the rest's. A
-# side that selects no test (exit 5) counts only when the other ran some.
 test: setup browser docker
-	@log=$$(mktemp); \
-	$(BIN)/python -m pytest $(PYTEST_ARGS) -m compose >$$log 2>&1 & compose=$$!; \
-	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not compose"; rest=$$?; \
-	wait $$compose; composed=$$?; echo "--- the compose test:"; cat $$log; rm -f $$log; \
-	echo "make test: the suite without compose exited $$rest, the compose test $$composed"; \
-	case "$$rest $$composed" in "0 0"|"0 5"|"5 0") ;; *) exit 1;; esac
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Only the test that runs silver and gold on a Spark standalone master + worker (also in `test`).
 test-cluster: setup
