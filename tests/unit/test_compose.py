@@ -172,3 +172,14 @@ def test_dockerfiles_pass_hadolint():
     assert len(files) == 4
     result = subprocess.run([hadolint, *map(str, files)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_a_compose_test_project_is_a_leftover_only_when_its_process_is_gone(tmp_path):
+    """The compose test removes the projects whose test process is gone; a running one's stays."""
+    from tests.compose.stack import PREFIX, ComposeProject, _alive
+
+    assert _alive(ComposeProject(tmp_path).name)  # this process's own project
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    assert not _alive(f"{PREFIX}{finished.pid}-0a1b2c3d")
+    assert not _alive(f"{PREFIX}0a1b2c3d")  # a name that carries no pid
