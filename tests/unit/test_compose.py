@@ -72,20 +72,6 @@ def test_images_are_variables_with_pinned_public_defaults_and_services_are_healt
             assert rule["condition"] in {"service_healthy", "service_completed_successfully"}, (name, dependency)
 
 
-def _seconds(duration: str) -> int:
-    return int(duration.removesuffix("s"))
-
-
-def test_a_starting_service_is_checked_more_often_than_a_running_one(compose):
-    """A healthcheck with a start period checks every start_interval during it, so `up` sees a
-    service healthy soon after it is ready rather than one whole interval later."""
-    checked = {name: s["healthcheck"] for name, s in compose["services"].items() if "start_period" in s.get("healthcheck", {})}
-    assert {"kafka", "bronze", "airflow-scheduler", "airflow-apiserver"} <= set(checked)
-    for name, check in checked.items():
-        assert "start_interval" in check, f"{name}: a start period without a start interval"
-        assert _seconds(check["start_interval"]) < _seconds(check["interval"]), name
-
-
 def test_the_base_image_is_a_build_argument_with_the_dockerfile_default(compose):
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     declared = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M)
