@@ -1,6 +1,9 @@
-"""Spark steps of the DAGs: spark-submit of a job file, as a Spark standalone cluster accepts it unchanged.
+"""Spark steps of the DAGs: the job on the warm Spark job server, or spark-submit of its file.
 
-Each step is the Spark provider's SparkSubmitOperator with the job module's file as the
+When the Spark job server of `pinlake up` answers (`lakehouse/jobserver.py`), a step sends it
+the job module and its arguments and waits: the job runs in a Spark session that is already up
+and warm, with no JVM start. Otherwise (no server, or `PINLAKE_SPARK_SERVER_URL=none`), each
+step is the Spark provider's SparkSubmitOperator with the job module's file as the
 application, the Airflow run id as its first argument, the connection `pinlake_spark` as the
 master and the pinned jars of `pinlake.jvm.jars("spark")` as `--jars` (shipped to executors,
 so a cluster needs nothing pre-installed for the JVM side). The jars and the Spark conf are
@@ -15,6 +18,7 @@ from datetime import timedelta
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+from lakehouse import jobserver
 from orchestration.airflow_home import LAKEHOUSE_POOL, SPARK_CONN_ID, spark_conn_env, spark_connection
 from pinlake.settings import PROJECT_ROOT, get_settings
 
@@ -38,14 +42,16 @@ def launch_conf(conf: dict[str, str], master: str) -> dict[str, str]:
 class LakehouseSparkSubmitOperator(SparkSubmitOperator):
     """SparkSubmitOperator with pinlake's pinned jars and Spark conf, resolved at run time."""
 
-    def __init__(self, *, guard=None, up_to_date=None, **kwargs):
+    def __init__(self, *, module: str, guard=None, up_to_date=None, **kwargs):
         super().__init__(**kwargs)
+        self.module = module
         self.guard = guard
         self.up_to_date = up_to_date
+        self._server: str | None = None
 
     def execute(self, context):
-        """Check the guard; unless the job has nothing to do, fill in jars, conf and the
-        connection, then spark-submit."""
+        """Check the guard; unless the job has nothing to do, run it on the job server, or fill
+        in jars, conf and the connection and spark-submit."""
         from lakehouse.spark import base_conf
         from pinlake import jvm
 
@@ -56,12 +62,38 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             self.log.info("%s is up to date, nothing to do: spark-submit not run", self.task_id)
             return None
         settings = get_settings()
+        if jobserver.answers(settings.spark_server):
+            return self._on_server(settings.spark_server)
+        self.log.info("no Spark job server answers (%s): spark-submit", settings.spark_server or "none set")
         # The connection follows PINLAKE_SPARK_MASTER unless one is defined outside pinlake.
         os.environ.setdefault(spark_conn_env(), spark_connection(settings.spark_master))
         self.jars = ",".join(str(jar) for jar in jvm.jars("spark"))
         self.conf = {**launch_conf(base_conf(settings), settings.spark_master), **(self.conf or {})}
         self._hook = None  # a hook built before these changes would submit without them
         return super().execute(context)
+
+
+    def _on_server(self, server: str) -> None:
+        """The job on the warm session of the job server; its output into the task log."""
+        self._server = server
+        self.log.info("running %s on the Spark job server %s: no spark-submit", self.module, server)
+        timeout = self.execution_timeout.total_seconds() if self.execution_timeout else 24 * 3600
+        try:
+            output = jobserver.submit(server, self.module, list(self.application_args or []), timeout)
+        except jobserver.JobFailed as exc:
+            self.log.error("%s", exc.output)
+            raise RuntimeError(f"{self.task_id} failed on the Spark job server: {exc}") from None
+        for line in output.splitlines():
+            self.log.info("%s", line)
+        return None
+
+    def on_kill(self) -> None:
+        """A killed or timed-out task cancels its job: on the server, or spark-submit's."""
+        if self._server:
+            self.log.info("cancelling %s on the Spark job server", self.module)
+            jobserver.cancel(self._server)
+            return
+        super().on_kill()
 
 
 def spark_step(task_id: str, module: str, timeout: timedelta, args: list[str] | None = None,
@@ -73,6 +105,7 @@ def spark_step(task_id: str, module: str, timeout: timedelta, args: list[str] | 
     """
     return LakehouseSparkSubmitOperator(
         task_id=task_id,
+        module=module,
         application=job_file(module),
         application_args=["{{ run_id }}", *(args or [])],
         conn_id=SPARK_CONN_ID,

@@ -6,10 +6,12 @@ from pinlake.supervisor import Service
 
 
 def all_services() -> list[Service]:
-    """Kafka, the ingest API, the bronze stream and Airflow; each area defines its own Service."""
+    """Kafka, the ingest API, the bronze stream, the Spark job server and Airflow; each area
+    defines its own Service."""
     from ingest.service import API
     from lakehouse.bronze.service import BRONZE
+    from lakehouse.jobserver import SPARK_SERVER
     from orchestration.service import AIRFLOW
     from pinlake.kafka import KAFKA
 
-    return [KAFKA, API, BRONZE, AIRFLOW]
+    return [KAFKA, API, BRONZE, SPARK_SERVER, AIRFLOW]

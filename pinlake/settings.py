@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
     spark_driver_memory: str = "2g"
+    spark_server_host: str = Field("127.0.0.1", description="Where the Spark job server listens (lakehouse/jobserver.py).")
+    spark_server_port: int = Field(8795, description="The Spark job server's port.")
+    spark_server_url: str | None = Field(
+        None, description="The Spark job server the DAGs' steps use; default the local one, "
+                          "http://<host>:<port>; `none`: always spark-submit."
+    )
 
     bronze_trigger_seconds: float = Field(
         5.0, gt=0, description="Micro-batch interval of the bronze stream (Kafka -> Delta bronze)."
@@ -99,6 +105,14 @@ class Settings(BaseSettings):
     def lakehouse(self) -> str:
         """Where the Delta tables live."""
         return self.lakehouse_root or str(self.data_root / "lakehouse")
+
+    @property
+    def spark_server(self) -> str | None:
+        """The Spark job server's URL, or None when the steps must spark-submit."""
+        if self.spark_server_url and self.spark_server_url.lower() == "none":
+            return None
+        host = "127.0.0.1" if self.spark_server_host in ("0.0.0.0", "::", "") else self.spark_server_host
+        return (self.spark_server_url or f"http://{host}:{self.spark_server_port}").rstrip("/")
 
     @property
     def run_dir(self) -> Path:

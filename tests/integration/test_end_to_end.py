@@ -149,6 +149,11 @@ def test_demo_path_through_every_layer(tmp_path):
         assert gap.returncode == 1 and "pinterest.geo ledger -> kafka: 1 acknowledged event ids not in Kafka " \
             "(never-sent)" in gap.stdout, gap.stdout + gap.stderr
 
+        # The DAG's Spark steps ran on the warm job server that `pinlake up` started: no spark-submit.
+        for step in ("silver", "gold"):
+            log = latest_task_log(settings, step)
+            assert "on the Spark job server" in log and "Spark-Submit cmd" not in log, log[-3000:]
+
         # Gold equals the oracle's (the contract written again) over the events the demo sent.
         sent = list(generate(POSTINGS, SEED))
         assert_gold_from(sent, settings.lakehouse)
