@@ -20,7 +20,7 @@ from tests.compose.images import image_name
 from tests.conftest import free_port
 
 # Services that keep running (each has a healthcheck) and the ones that run once and exit 0.
-LONG_RUNNING = ("kafka", "api", "bronze", "postgres", "airflow-apiserver", "airflow-scheduler",
+LONG_RUNNING = ("kafka", "api", "bronze", "spark-server", "postgres", "airflow-apiserver", "airflow-scheduler",
                 "airflow-dag-processor", "airflow-triggerer")
 CLUSTER = ("spark-master", "spark-worker")
 ONE_SHOT = ("kafka-topics", "airflow-init")

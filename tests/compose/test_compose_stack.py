@@ -9,8 +9,9 @@ silver, the quarantine and gold are the oracle's from bronze; the Data
 Docs are served; `pinlake audit` is clean through the published ports; the image is runtime
 only and non-root, and no container sees a secret it does not use. Then `down`, and `up`
 with the `cluster` profile, keep Kafka's offsets, every table and Airflow's run history; one
-more DAG run changes no row; with new events the DAG's Spark steps run on the worker
-container; `down -v` leaves no container, network or volume of the project behind.
+more DAG run changes no row; with new events the DAG's Spark steps run on the job server,
+whose executors run on the worker container; `down -v` leaves no container, network or volume
+of the project behind.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tests.compose import images
 from tests.compose.engine import Engine, compose_available
 from tests.compose.stack import CLUSTER, LONG_RUNNING, ComposeProject, remove_leftovers
 from tests.integration.compare import assert_oracle_agrees
-from tests.integration.test_end_to_end import assert_gold_from, clean_audit, contents, run
+from tests.integration.test_end_to_end import assert_gold_from, clean_audit, contents, latest_task_log, run
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(5400)]
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]
@@ -164,17 +165,25 @@ def check_data_docs(stack: ComposeProject) -> None:
     assert "silver.pins" in page.text and "gold.category_by_country" in page.text, page.text[:2000]
 
 
-def check_cluster_ran_the_jobs(stack: ComposeProject) -> None:
-    """The master finished at least two applications (silver's and gold's), and the worker ran
-    executors for each of them."""
+def check_steps_ran_on_the_job_server(settings) -> None:
+    """The latest DAG run's Spark steps ran on the spark-server service's warm session."""
+    for step in ("silver", "gold"):
+        log = latest_task_log(settings, step)
+        assert "on the Spark job server" in log and "Spark-Submit cmd" not in log, log[-3000:]
+
+
+def check_cluster_ran_the_jobs(stack: ComposeProject, settings) -> None:
+    """The steps ran on the job server, whose session is an application of the cluster's master
+    with its executors on the worker container."""
+    check_steps_ran_on_the_job_server(settings)
     master = httpx.get(f"http://127.0.0.1:{stack.port('SPARK_UI_HOST_PORT')}/json/", timeout=30).json()
     assert [w for w in master["workers"] if w["state"] == "ALIVE"], master["workers"]
-    finished = {app["id"] for app in master["completedapps"]}
+    server = {app["id"] for app in master["activeapps"] if app["name"] == "pinlake-jobs"}
     worker = json.loads(stack.compose("exec", "-T", "spark-worker", "python", "-c",
                                       "import urllib.request; print(urllib.request.urlopen("
                                       "'http://127.0.0.1:8081/json/', timeout=10).read().decode())").stdout)
-    on_worker = {executor["appid"] for executor in worker["finishedexecutors"]}
-    assert len(finished) >= 2 and finished <= on_worker, (finished, on_worker)
+    on_worker = {executor["appid"] for executor in worker["executors"]}
+    assert len(server) == 1 and server <= on_worker, (master["activeapps"], on_worker)
 
 
 def test_compose_stack_end_to_end(project, tmp_path):
@@ -196,6 +205,7 @@ def test_compose_stack_end_to_end(project, tmp_path):
     wait_for_bronze(settings, timeout=900)
     run_dag(env)
     print(f"compose: up -d to the first gold answers {time.monotonic() - started:.0f}s (healthy at {healthy:.0f}s)")
+    check_steps_ran_on_the_job_server(settings)
 
     stack.wait_ready(300)  # still every service healthy after the run
     assert_gold_from(events, settings.lakehouse)
@@ -228,7 +238,7 @@ def test_compose_stack_end_to_end(project, tmp_path):
     cluster_run = time.monotonic()
     run_dag(env)
     print(f"compose: DAG run on the cluster profile {time.monotonic() - cluster_run:.0f}s")
-    check_cluster_ran_the_jobs(stack)
+    check_cluster_ran_the_jobs(stack, settings)
     assert_gold_from(events, settings.lakehouse)
     assert_oracle_agrees(settings.lakehouse)
     clean_audit(env, ledger, count_events(SENT["count"], SENT["seed"]) +
