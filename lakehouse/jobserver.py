@@ -167,7 +167,8 @@ class JobFailed(RuntimeError):
         self.output = output
 
 
-def _call(url: str, path: str, body: dict | None, timeout: float) -> tuple[int, dict]:
+def call(url: str, path: str, body: dict | None, timeout: float) -> tuple[int, dict]:
+    """One request to the server: (HTTP status, JSON body); GET when `body` is None."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url + path, data=data, method="GET" if body is None else "POST",
                                      headers={"Content-Type": "application/json"})
@@ -183,7 +184,7 @@ def answers(url: str | None, timeout: float = 3.0) -> bool:
     if not url:
         return False
     try:
-        return _call(url, "/health", None, timeout)[0] == HTTPStatus.OK
+        return call(url, "/health", None, timeout)[0] == HTTPStatus.OK
     except (OSError, ValueError):
         return False
 
@@ -191,7 +192,7 @@ def answers(url: str | None, timeout: float = 3.0) -> bool:
 def submit(url: str, module: str, args: list[str], timeout: float) -> str:
     """Run a job on the server and wait for it; its output. JobFailed when the job failed,
     RuntimeError when the server refused it."""
-    status, body = _call(url, "/jobs", {"module": module, "args": args}, timeout)
+    status, body = call(url, "/jobs", {"module": module, "args": args}, timeout)
     if status == HTTPStatus.OK:
         return body["output"]
     if status == HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -201,7 +202,7 @@ def submit(url: str, module: str, args: list[str], timeout: float) -> str:
 
 def cancel(url: str) -> str | None:
     """Cancel the running job's Spark jobs; the module that was running, if any."""
-    return _call(url, "/cancel", {}, 30)[1].get("cancelled")
+    return call(url, "/cancel", {}, 30)[1].get("cancelled")
 
 
 # --- the service of `pinlake up` ---------------------------------------------------------------

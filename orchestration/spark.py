@@ -91,7 +91,10 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         """A killed or timed-out task cancels its job: on the server, or spark-submit's."""
         if self._server:
             self.log.info("cancelling %s on the Spark job server", self.module)
-            jobserver.cancel(self._server)
+            try:
+                jobserver.cancel(self._server)
+            except OSError as exc:  # the server is gone, and its job with it
+                self.log.warning("the Spark job server did not answer the cancel: %s", exc)
             return
         super().on_kill()
 

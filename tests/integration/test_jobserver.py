@@ -1,6 +1,7 @@
 """The Spark job server (`lakehouse/jobserver.py`) as `pinlake up` starts it: the silver and gold
-jobs run in its warm session and publish the oracle's gold; a wrong request is a 400 naming the
-field; a failed job is an answer with its error, and the server goes on; one job at a time."""
+jobs run in its warm session and publish the oracle's gold, one job at a time (a second one
+meanwhile is a 409); a wrong request is a 400 naming the field; a failed job is an answer with
+its error, and the server goes on."""
 
 from __future__ import annotations
 
@@ -33,13 +34,25 @@ def server(tmp_path_factory):
     assert processes_of(settings.data_root) == [], "a process outlived the job server"
 
 
-def test_silver_and_gold_on_the_server_publish_the_oracles_gold(server, spark):
+def test_silver_and_gold_on_the_server_publish_the_oracles_gold_one_job_at_a_time(server, spark):
     settings, url = server
     events = list(generate(60, seed=21))
     append_bronze(spark, settings.lakehouse, from_events(events, datetime(2024, 5, 1, 8, 0)))
-    for module in ("lakehouse.silver.job", "lakehouse.gold.job"):
-        output = jobserver.submit(url, module, [f"it-{module}"], timeout=900)
-        print(f"{module} on the server:\n{output}")
+    answers: list = []
+    silver = threading.Thread(target=lambda: answers.append(
+        jobserver.submit(url, "lakehouse.silver.job", ["it-silver"], timeout=900)))
+    silver.start()
+    try:
+        # While silver runs, the server refuses a second job.
+        assert wait_until(lambda: jobserver.call(url, "/health", None, 10)[1]["running"] or not silver.is_alive(),
+                          300, 0.05)
+        status, body = jobserver.call(url, "/jobs", {"module": "lakehouse.gold.job", "args": ["it-early"]}, 30)
+        assert silver.is_alive(), "silver ended before the second job was sent; nothing was tested"
+        assert status == 409 and "busy: lakehouse.silver.job is running" in body["error"], (status, body)
+    finally:
+        silver.join(900)
+    assert answers and "'topic': 'pinterest.pin'" in answers[0], answers
+    print(f"gold on the server:\n{jobserver.submit(url, 'lakehouse.gold.job', ['it-gold'], timeout=900)}")
     assert_gold(published_gold(settings.lakehouse), gold_of_events(events))
     assert_oracle_agrees(settings.lakehouse)
     # The same run again finds nothing new, in the same warm session.
@@ -48,9 +61,9 @@ def test_silver_and_gold_on_the_server_publish_the_oracles_gold(server, spark):
 
 def test_a_request_naming_no_job_of_the_server_is_a_400_naming_the_field(server):
     _, url = server
-    status, body = jobserver._call(url, "/jobs", {"module": "os", "args": []}, timeout=30)
+    status, body = jobserver.call(url, "/jobs", {"module": "os", "args": []}, timeout=30)
     assert status == 400 and body["error"].startswith("module: 'os' is not a job of this server"), body
-    status, body = jobserver._call(url, "/jobs", {"module": "lakehouse.gold.job", "args": [1]}, timeout=30)
+    status, body = jobserver.call(url, "/jobs", {"module": "lakehouse.gold.job", "args": [1]}, timeout=30)
     assert status == 400 and body["error"].startswith("args:"), body
 
 
@@ -60,20 +73,3 @@ def test_a_failed_job_is_an_answer_with_its_error_and_the_server_goes_on(server)
         jobserver.submit(url, "lakehouse.maintenance", ["it-bad", "--retention-hours", "1"], timeout=300)
     assert "Traceback" in failed.value.output
     assert jobserver.answers(url)
-
-
-def test_one_job_at_a_time(server):
-    _, url = server
-    answers: list = []
-    first = threading.Thread(target=lambda: answers.append(
-        jobserver.submit(url, "lakehouse.maintenance", ["it-first"], timeout=600)))
-    first.start()
-    try:
-        assert wait_until(lambda: jobserver._call(url, "/health", None, 10)[1]["running"] or not first.is_alive(),
-                          120, 0.05)
-        status, body = jobserver._call(url, "/jobs", {"module": "lakehouse.gold.job", "args": ["it-second"]}, 30)
-        assert first.is_alive(), "the first job ended before the second was sent; nothing was tested"
-        assert status == 409 and "busy: lakehouse.maintenance is running" in body["error"], (status, body)
-    finally:
-        first.join(600)
-    assert answers and "it-first" in answers[0]
