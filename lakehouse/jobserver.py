@@ -70,7 +70,8 @@ class _Capture(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.out.write(self.format(record) + "\n")
+        if record.name != log.name:  # the server's own lines (requests meanwhile) stay in its log
+            self.out.write(self.format(record) + "\n")
 
 
 class JobServer(ThreadingHTTPServer):
