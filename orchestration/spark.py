@@ -72,7 +72,6 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         self._hook = None  # a hook built before these changes would submit without them
         return super().execute(context)
 
-
     def _on_server(self, server: str) -> None:
         """The job on the warm session of the job server; its output into the task log."""
         self._server = server
