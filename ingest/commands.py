@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from pinlake.exits import Exit
 from pinlake.settings import get_settings
 
 
@@ -49,10 +50,14 @@ def emit(
             summary = asyncio.run(emitter.run(events))
         except Unauthorized as exc:
             console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            raise typer.Exit(Exit.REFUSED) from exc
     _report(summary)
+    if summary.unreachable and not summary.acknowledged and summary.unreachable == summary.failed:
+        console.print(f"[red]error:[/red] the API at {url or api_url(settings)} could not be reached; "
+                      "is the stack up (`pinlake up`)?")
+        raise typer.Exit(Exit.UNREACHABLE)
     if summary.rejected or summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(Exit.FAILED)
 
 
 def _progress(console, total: int):

@@ -36,6 +36,7 @@ class Summary:
     acknowledged: int = 0
     rejected: int = 0
     failed: int = 0
+    unreachable: int = 0  # of the failed: given up on because the API could not be reached
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -166,7 +167,7 @@ class Emitter:
             try:
                 response = await client.post(path, content=content, headers={"Content-Type": "application/json"})
             except httpx.TransportError as exc:
-                problem = f"{path}: {type(exc).__name__}: {exc}"
+                problem, unreachable = f"{path}: {type(exc).__name__}: {exc}", True
             else:
                 if response.status_code == 200:
                     return self._acknowledged(chunk, response.json())
@@ -174,11 +175,12 @@ class Emitter:
                     raise Unauthorized(f"the API refused the key (401): {response.text[:200]}")
                 if response.status_code < 500:
                     return self._rejected(chunk, f"{path}: {response.status_code} {response.text[:300]}")
-                problem = f"{path}: {response.status_code} {response.text[:200]}"
+                problem, unreachable = f"{path}: {response.status_code} {response.text[:200]}", False
                 wait = max(wait, float(response.headers.get("Retry-After", 0) or 0))
             if attempt < self.retries:
                 await asyncio.sleep(wait)
         self.summary.failed += len(chunk)
+        self.summary.unreachable += len(chunk) if unreachable else 0
         self.summary.note(f"gave up after {self.retries} retries: {problem}")
 
     def _acknowledged(self, chunk: list[dict], answer: dict) -> None:

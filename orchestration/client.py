@@ -15,6 +15,10 @@ class AirflowError(RuntimeError):
     """Airflow answered with an error; the message says what was asked and what it said."""
 
 
+class AirflowRefused(AirflowError):
+    """Airflow refused the login (or there is no password to log in with)."""
+
+
 class AirflowClient:
     """The calls pinlake makes: health, DAGs, pools, runs, task instances and their logs."""
 
@@ -45,13 +49,14 @@ class AirflowClient:
     def token(self) -> str:
         """A JWT access token for the configured user (POST /auth/token)."""
         if self.password is None:
-            raise AirflowError(
+            self._http.get("/api/v2/monitor/health")  # an Airflow that is not there says so first
+            raise AirflowRefused(
                 "no Airflow password: start the local stack (`pinlake up`) or set PINLAKE_AIRFLOW_PASSWORD"
             )
         response = self._http.post("/auth/token", json={"username": self.username, "password": self.password})
         if response.status_code != 201:
-            raise AirflowError(f"Airflow refused the login of {self.username!r}: "
-                               f"{response.status_code} {response.text[:200]}")
+            raise AirflowRefused(f"Airflow refused the login of {self.username!r}: "
+                                 f"{response.status_code} {response.text[:200]}")
         return response.json()["access_token"]
 
     def request(self, method: str, path: str, **kwargs) -> httpx.Response:
@@ -69,7 +74,8 @@ class AirflowClient:
     def _json(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs):
         response = self.request(method, path, **kwargs)
         if response.status_code not in ok:
-            raise AirflowError(f"{method} /api/v2{path}: {response.status_code} {response.text[:300]}")
+            error = AirflowRefused if response.status_code in (401, 403) else AirflowError
+            raise error(f"{method} /api/v2{path}: {response.status_code} {response.text[:300]}")
         return response.json()
 
     def health(self) -> dict:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import typer
 
+from pinlake.exits import Exit
+
 DAG_ID = "medallion"
 LOG_TAIL_LINES = 40
 
@@ -49,13 +51,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         wait: bool = typer.Option(False, "--wait", help="Follow the run to its end; exit 1 when it fails."),
-        timeout: float = typer.Option(3600.0, help="With --wait: give up after this many seconds (exit 2)."),
+        timeout: float = typer.Option(3600.0, help="With --wait: give up after this many seconds (exit 4)."),
     ) -> None:
         """Trigger the `medallion` DAG (silver -> gold -> publish) through Airflow's REST API."""
         import httpx
         from rich.console import Console
 
-        from orchestration.client import AirflowClient, AirflowError
+        from orchestration.client import AirflowClient, AirflowError, AirflowRefused
         from pinlake.settings import get_settings
 
         out, err = Console(), Console(stderr=True)
@@ -74,10 +76,10 @@ def register(app: typer.Typer) -> None:
                 _report(client, final, run_id, out, err)
         except AirflowError as exc:
             err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
+            raise typer.Exit(Exit.REFUSED if isinstance(exc, AirflowRefused) else Exit.FAILED) from exc
         except httpx.HTTPError as exc:
             err.print(f"[red]error:[/red] Airflow is not reachable ({exc!r}); is the stack up (`pinlake up`)?")
-            raise typer.Exit(1) from exc
+            raise typer.Exit(Exit.UNREACHABLE) from exc
 
 
 def _airflow_command(app: typer.Typer) -> None:
@@ -95,18 +97,18 @@ def _airflow_command(app: typer.Typer) -> None:
 
 
 def _report(client, final: dict, run_id: str, out, err) -> None:
-    """Print how the run ended; exit 1 with the failed task's log tail, 2 when it did not end in time."""
+    """Print how the run ended; exit 1 with the failed task's log tail, 4 when it did not end in time."""
     state = final["state"]
     if state == "success":
         out.print(f"[green]{DAG_ID} run {run_id} succeeded[/green]")
         return
     if state != "failed":
         err.print(f"[yellow]{DAG_ID} run {run_id} still {state} at the timeout[/yellow]")
-        raise typer.Exit(2)
+        raise typer.Exit(Exit.TIMEOUT)
     err.print(f"[red]{DAG_ID} run {run_id} failed[/red]")
     for ti in failed_tasks(client, DAG_ID, run_id):
         lines = client.task_log(DAG_ID, run_id, ti["task_id"], ti["try_number"])
         err.print(f"[red]failed task: {ti['task_id']}[/red] (try {ti['try_number']}); "
                   f"last {LOG_TAIL_LINES} lines of its log:")
         err.print("\n".join(lines[-LOG_TAIL_LINES:]), markup=False, highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(Exit.FAILED)

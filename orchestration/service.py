@@ -14,7 +14,7 @@ import signal
 import sys
 
 from orchestration import airflow_home
-from orchestration.airflow_home import LAKEHOUSE_POOL, admin_password, api_url, passwords_file
+from orchestration.airflow_home import LAKEHOUSE_POOL, api_url, passwords_file
 from pinlake.settings import Settings, get_settings
 from pinlake.supervisor import Service, ServiceFailed, wait_until
 
@@ -63,9 +63,9 @@ def after_start(settings: Settings, timeout: float = 240.0) -> None:
 
 
 def extra(settings: Settings) -> dict:
-    """What `pinlake status` shows: the UI, the user and the generated password."""
+    """What `pinlake status` shows: the UI, the user and where the generated password is (not the password)."""
     return {"url": api_url(settings), "username": settings.airflow_username,
-            "password": admin_password(settings), "password_file": str(passwords_file(settings))}
+            "password_file": str(passwords_file(settings))}
 
 
 AIRFLOW = Service(

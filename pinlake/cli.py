@@ -8,16 +8,32 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pinlake.exits import Exit
 from pinlake.settings import get_settings
 
 app = typer.Typer(
-    help="pinlake: Pinterest-style events -> Kafka -> Delta bronze/silver/gold -> DuckDB.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    epilog="Exit codes: " + ", ".join(f"{code.value} {code.name.lower()}" for code in Exit) + " (README: Exit codes).",
 )
 console = Console()
 err = Console(stderr=True)
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version
+
+        typer.echo(f"pinlake {version('pinlake')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print pinlake's version and exit."),
+) -> None:
+    """pinlake: Pinterest-style events -> Kafka -> Delta bronze/silver/gold -> DuckDB."""
 
 
 def _supervisor():
@@ -41,7 +57,7 @@ def up() -> None:
         _supervisor().up(on_event=_say)
     except (ServiceFailed, JvmArtifactsMissing) as exc:
         err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(Exit.FAILED) from exc
     console.print(f"stack is up; data under {get_settings().data_root}. `pinlake status` shows it.")
 
 
@@ -53,22 +69,37 @@ def down() -> None:
 
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
-    """Show each local service: pid, address, health, log file."""
+    """Show each local service: pid, address, health, log file; exit 3 unless all are healthy."""
     from lakehouse.bronze.status import bronze_status, status_table
 
     report = _supervisor().status()
     bronze = bronze_status(get_settings())
+    down = [name for name, entry in report.items() if not (entry["running"] and entry["healthy"])]
     if as_json:
         typer.echo(json.dumps({"data_root": str(get_settings().data_root), "services": report,
                                "bronze": bronze}, indent=2))
-        return
-    table = Table("service", "state", "pid", "address", "log")
+    else:
+        console.print(services_table(report))
+        console.print(status_table(bronze))
+        if down:
+            err.print(f"not healthy: {', '.join(down)} (`pinlake up` starts what is stopped; "
+                      "a service's log says why it is unhealthy)")
+    if down:
+        raise typer.Exit(Exit.UNREACHABLE)
+
+
+def services_table(report: dict[str, dict]) -> Table:
+    """The services' states; the name, state and pid never cut, paths folded rather than cut."""
+    table = Table("service", "state", "pid")
+    for column in table.columns:
+        column.no_wrap = True
+    table.add_column("address", overflow="fold")
+    table.add_column("log", overflow="fold")
     for name, entry in report.items():
         state = ("[green]healthy[/green]" if entry["healthy"] else "[yellow]unhealthy[/yellow]") \
             if entry["running"] else "[dim]stopped[/dim]"
         table.add_row(name, state, str(entry["pid"] or "-"), entry["address"], entry["log"])
-    console.print(table)
-    console.print(status_table(bronze))
+    return table
 
 
 # Each area keeps its commands in its own module, with a `register(app)` that adds them.

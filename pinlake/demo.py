@@ -72,12 +72,13 @@ def wait_for_bronze(settings: Settings, timeout: float) -> None:
 def print_answers(settings: Settings) -> None:
     """Every gold table under the question it answers, from DuckDB over the Delta log."""
     from lakehouse import catalog
+    from serving.catalog import display_order
     from serving.engine import Lakehouse
 
     lakehouse = Lakehouse(settings.lakehouse)
     try:
         for table, question in ((spec.name, spec.description) for spec in catalog.layer("gold")):
-            rows = lakehouse.query(f"SELECT * FROM {table} ORDER BY ALL")
+            rows = lakehouse.query(f"SELECT * FROM {table} ORDER BY {display_order(table)}")
             shown = Table(*rows.column_names, title=f"{question}  ({table})", title_justify="left")
             for row in rows.slice(0, SHOWN).to_pylist():
                 shown.add_row(*("" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
@@ -113,17 +114,18 @@ def print_quality(settings: Settings) -> None:
 def print_next(settings: Settings) -> None:
     """Where to look next, and how to stop the stack."""
     from lakehouse import catalog
+    from orchestration.airflow_home import passwords_file
 
     api = f"http://{settings.api_host}:{settings.api_port}"
     first_gold = catalog.layer("gold")[0].name.partition(".")[2]
     console.rule("[bold]explore")
     console.print(f"""\
-The stack is still up (pinlake status shows each service, and Airflow's admin password).
+The stack is still up (pinlake status shows each service).
   dashboard        {api}/dashboard
   gold over HTTP   {api}/gold/{first_gold}
   ad-hoc SQL       pinlake query "SELECT * FROM silver.quarantine LIMIT 5"
   any DuckDB       duckdb {settings.data_root / 'serving' / 'pinlake.duckdb'}
-  Airflow          http://{settings.airflow_host}:{settings.airflow_port} (user admin, password in pinlake status)
+  Airflow          http://{settings.airflow_host}:{settings.airflow_port} (user admin, password in {passwords_file(settings)})
   more events      pinlake emit --count 1000, then pinlake run --wait
   prove it         pinlake audit
 Stop everything:   pinlake down""", soft_wrap=True, highlight=False)

@@ -6,6 +6,8 @@ import json
 
 import typer
 
+from pinlake.exits import Exit
+
 
 def _result(outcome) -> str:
     if outcome.success:
@@ -65,4 +67,4 @@ def register(app: typer.Typer) -> None:
         if failed:
             if not as_json:
                 console.print(f"[red]critical expectations failed[/red] in {', '.join(failed)}")
-            raise typer.Exit(1)
+            raise typer.Exit(Exit.FAILED)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from pinlake.settings import Settings
-from serving.catalog import gold_tables
+from serving.catalog import display_order, gold_tables
 from serving.engine import Lakehouse
 
 STATIC = Path(__file__).parent / "static"
@@ -29,7 +29,8 @@ def page(lakehouse: Lakehouse, table: str, limit: int, offset: int) -> dict:
     if name not in lakehouse.tables():
         raise HTTPException(404, detail={"error": f"{name} has not been published yet"})
     total = lakehouse.query(f"SELECT count(*) AS n FROM {name}").column("n")[0].as_py()
-    rows = lakehouse.query(f"SELECT * FROM {name} ORDER BY ALL LIMIT {limit} OFFSET {offset}").to_pylist()
+    rows = lakehouse.query(f"SELECT * FROM {name} ORDER BY {display_order(name)} LIMIT {limit} OFFSET {offset}") \
+        .to_pylist()
     following = offset + len(rows)
     return {"table": name, "total": total, "limit": limit, "offset": offset, "rows": rows,
             "next_offset": following if following < total else None}

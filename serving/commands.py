@@ -9,6 +9,8 @@ from enum import Enum
 
 import typer
 
+from pinlake.exits import Exit
+
 
 class Format(str, Enum):
     """Output formats of `pinlake query`."""
@@ -56,31 +58,28 @@ def print_result(result, fmt: Format) -> None:
 def query(
     sql: str = typer.Argument(..., help='A read-only SQL query, e.g. "SELECT media_type, count(*) FROM silver.pins GROUP BY ALL".'),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    version: list[str] = typer.Option([], "--version", metavar="TABLE=N",
+    table_version: list[str] = typer.Option([], "--table-version", metavar="TABLE=N",
                                       help="Time travel: read TABLE at Delta version N (repeatable)."),
     as_of: list[str] = typer.Option([], "--as-of", metavar="[TABLE=]TIMESTAMP",
                                     help="Time travel: read TABLE (or every table) as of an RFC 3339 time."),
 ) -> None:
     """Query the lakehouse with DuckDB: tables under their contract names (gold.*, silver.*, ...)."""
     from pinlake.settings import get_settings
-    from serving.engine import Lakehouse, QueryRejected, Snapshot
+    from serving.engine import Lakehouse, Snapshot
 
     try:
-        versions = {name: int(v) for name, v in _pairs(version, "--version").items()}
+        versions = {name: int(v) for name, v in _pairs(table_version, "--table-version").items()}
     except ValueError as exc:
-        raise typer.BadParameter("the version must be a whole number", param_hint="--version") from exc
+        raise typer.BadParameter("the version must be a whole number", param_hint="--table-version") from exc
     everywhere = [a for a in as_of if "=" not in a]  # a bare timestamp applies to every table
     snapshot = Snapshot(versions=versions, timestamps=_pairs([a for a in as_of if "=" in a], "--as-of"),
                         all_as_of=everywhere[-1] if everywhere else None)
     try:
         # one query per process: scan lazily rather than load whole tables into DuckDB first
         result = Lakehouse(get_settings().lakehouse, snapshot, materialize_bytes=0).query(sql)
-    except QueryRejected as exc:
+    except Exception as exc:  # noqa: BLE001 - a refused query, DuckDB or Delta errors, shown plainly
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except Exception as exc:  # noqa: BLE001 - DuckDB or Delta errors, shown plainly
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(Exit.FAILED) from exc
     print_result(result, fmt)
 
 

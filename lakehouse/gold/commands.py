@@ -7,6 +7,8 @@ import uuid
 
 import typer
 
+from pinlake.exits import Exit
+
 
 def register(app: typer.Typer) -> None:
     """Add `pinlake gold` to the command line."""
@@ -29,7 +31,7 @@ def register(app: typer.Typer) -> None:
             counts = job.run(spark, settings, run_id, force=force) if spark is not None else None
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            raise typer.Exit(Exit.FAILED) from exc
         if as_json:
             typer.echo(json.dumps({"run_id": run_id, "rebuilt": counts is not None, "tables": counts or {}}, indent=2))
             return

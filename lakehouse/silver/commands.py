@@ -7,6 +7,8 @@ import uuid
 
 import typer
 
+from pinlake.exits import Exit
+
 
 def register(app: typer.Typer) -> None:
     """Add `pinlake silver` to the command line."""
@@ -28,7 +30,7 @@ def register(app: typer.Typer) -> None:
             summaries = job.run(spark, settings, run_id) if spark is not None else []
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            raise typer.Exit(Exit.FAILED) from exc
         if as_json:
             typer.echo(json.dumps({"run_id": run_id, "topics": summaries}, indent=2))
             return

@@ -87,5 +87,5 @@ def test_a_wrong_key_stops_the_run(kafka_settings, tmp_path):
     settings = api_settings(kafka_settings, tmp_path / "keyed", api_key=SecretStr("right"))
     with running_api(settings):
         run = emit(settings, "--count", "3", "--api-key", "wrong")
-        assert run.returncode == 2 and "401" in run.stdout + run.stderr
+        assert run.returncode == 5 and "401" in run.stdout + run.stderr  # refused credentials
         assert emit(settings, "--count", "3").returncode == 0  # the key of the settings

@@ -25,6 +25,7 @@ def test_stale_pid_file_is_ignored(tmp_path):
     dead.wait()
     (settings.run_dir / "kafka.pid").write_text(json.dumps({"pid": dead.pid, "create_time": 0.0}))
     env = {**os.environ, **settings.child_env()}
-    report = json.loads(_run(["status", "--json"], env).stdout)
-    assert report["services"]["kafka"]["running"] is False
+    shown = _run(["status", "--json"], env)
+    report = json.loads(shown.stdout)
+    assert report["services"]["kafka"]["running"] is False and shown.returncode == 3  # not every service up
     assert not (settings.run_dir / "kafka.pid").exists()

@@ -41,14 +41,14 @@ def test_table_format_shows_the_values(lake):
         assert value in result.stdout
 
 
-def test_refusals_exit_2_with_the_reason(lake):
+def test_refusals_exit_1_with_the_reason(lake):
     result = CliRunner().invoke(app, ["query", "SELECT * FROM read_csv('/etc/passwd')"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "not allowed" in result.stderr
 
 
 def test_time_travel_option_is_validated(lake):
-    result = CliRunner().invoke(app, ["query", SQL, "--version", "gold.category_by_country"])
+    result = CliRunner().invoke(app, ["query", SQL, "--table-version", "gold.category_by_country"])
     assert result.exit_code == 2 and "TABLE=VALUE" in result.output
-    result = CliRunner().invoke(app, ["query", SQL, "--version", "gold.category_by_country=0", "-f", "csv"])
+    result = CliRunner().invoke(app, ["query", SQL, "--table-version", "gold.category_by_country=0", "-f", "csv"])
     assert result.exit_code == 0 and "Albania,art,5" in result.stdout
