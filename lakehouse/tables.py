@@ -94,6 +94,12 @@ def overwrite(df: DataFrame, name: str, root: str | None = None, user_metadata: 
     writer.save(table_path(name, root))
 
 
+def replace(df: DataFrame, spec: Table, root: str | None = None) -> None:
+    """Replace the rows of an existing table in one Delta commit, keeping its schema,
+    partitioning and properties (readers see the old rows or the new)."""
+    df.select(*spec.columns).write.format("delta").mode("overwrite").save(table_path(spec.name, root))
+
+
 def append(df: DataFrame, name: str, root: str | None = None, user_metadata: str | None = None) -> None:
     """Append rows to a table in one Delta commit, `user_metadata` stored in it."""
     writer = df.write.format("delta").mode("append")

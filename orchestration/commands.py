@@ -52,6 +52,9 @@ def register(app: typer.Typer) -> None:
     def run(
         wait: bool = typer.Option(False, "--wait", help="Follow the run to its end; exit 1 when it fails."),
         timeout: float = typer.Option(3600.0, help="With --wait: give up after this many seconds (exit 4)."),
+        full_refresh: bool = typer.Option(False, "--full-refresh",
+                                          help="Rebuild silver and the quarantine from all of bronze (after a "
+                                               "cleaning rule changed); gold follows."),
     ) -> None:
         """Trigger the `medallion` DAG (silver -> gold -> publish) through Airflow's REST API."""
         import httpx
@@ -64,7 +67,8 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         try:
             with AirflowClient.from_settings(settings) as client:
-                dag_run = client.trigger(DAG_ID, note="pinlake run")
+                dag_run = client.trigger(DAG_ID, conf={"full_refresh": full_refresh},
+                                         note="pinlake run --full-refresh" if full_refresh else "pinlake run")
                 run_id = dag_run["dag_run_id"]
                 out.print(f"triggered [bold]{DAG_ID}[/bold] run [bold]{run_id}[/bold] ({dag_run['state']})")
                 if not wait:

@@ -43,6 +43,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
     """SparkSubmitOperator with pinlake's pinned jars and Spark conf, resolved at run time."""
 
     def __init__(self, *, module: str, guard=None, up_to_date=None, **kwargs):
+        # arguments that render empty (a templated flag that is off) are dropped at run time
         super().__init__(**kwargs)
         self.module = module
         self.guard = guard
@@ -57,7 +58,8 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
 
         if self.guard is not None:
             self.guard(context)
-        if self.up_to_date is not None and self.up_to_date():
+        self.application_args = [arg for arg in self.application_args or [] if arg]
+        if self.up_to_date is not None and self.up_to_date(context):
             # Read from the Delta logs: an idle scheduled run costs no JVM start.
             self.log.info("%s is up to date, nothing to do: spark-submit not run", self.task_id)
             return None
@@ -102,8 +104,8 @@ def spark_step(task_id: str, module: str, timeout: timedelta, args: list[str] | 
                **kwargs) -> LakehouseSparkSubmitOperator:
     """One table-writing Spark job: in the lakehouse pool, the run id as its first argument.
 
-    `up_to_date`, a callable, says when the job has nothing to do; the step then succeeds
-    without submitting it.
+    `up_to_date`, a callable of the task's context, says when the job has nothing to do; the
+    step then succeeds without submitting it.
     """
     return LakehouseSparkSubmitOperator(
         task_id=task_id,

@@ -17,6 +17,9 @@ def register(app: typer.Typer) -> None:
     def silver(
         run_id: str = typer.Option(None, "--run-id", help="Run id for quality results (default: a new one)."),
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+        full_refresh: bool = typer.Option(False, "--full-refresh",
+                                          help="Rebuild silver and the quarantine from all of bronze (after a "
+                                               "cleaning rule changed), behind the same gates."),
     ) -> None:
         """Run the silver job once: new bronze rows -> silver.pins/geo/users and silver.quarantine."""
         from lakehouse.silver import job
@@ -25,9 +28,9 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         run_id = run_id or f"silver-{uuid.uuid4()}"
-        spark = job.session(settings)  # None: nothing new, and Spark not started
+        spark = job.session(settings, full_refresh)  # None: nothing new, and Spark not started
         try:
-            summaries = job.run(spark, settings, run_id) if spark is not None else []
+            summaries = job.run(spark, settings, run_id, full_refresh=full_refresh) if spark is not None else []
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(Exit.FAILED) from exc

@@ -5,11 +5,17 @@ then every candidate table (silver.pins/geo/users as they would be after the MER
 silver.quarantine with the new rows) passes the quality gate, and only then is anything
 written. The processed offset ranges are committed last (see `progress`).
 
-    python -m lakehouse.silver.job [run_id]     # e.g. from spark-submit
+A full refresh (`--full-refresh`, for when a cleaning rule changed) reads all of bronze
+instead, passes the rebuilt tables through the same gates, and replaces silver.pins/geo/users,
+the quarantine and the progress table with them: the tables the incremental history would
+have given under the current rules (a row quarantined before keeps its `quarantined_at`).
+
+    python -m lakehouse.silver.job [run_id] [--full-refresh]     # e.g. from spark-submit
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import uuid
 from dataclasses import dataclass
@@ -64,12 +70,14 @@ class Batch:
                 "quarantined": self.rejected_count}
 
 
-def read_batch(spark: SparkSession, entity: SilverTable, root: str, quarantined_at: datetime) -> Batch | None:
-    """The entity's bronze rows not processed yet, cleaned and cached; None when there are none."""
+def read_batch(spark: SparkSession, entity: SilverTable, root: str, quarantined_at: datetime,
+               everything: bool = False) -> Batch | None:
+    """The entity's bronze rows not processed yet (`everything`: all of them), cleaned and cached;
+    None when there are none."""
     version = tables.version(entity.source, root)
     if version is None:
         return None
-    marks = progress.watermarks(spark, entity.topic, root)
+    marks = {} if everything else progress.watermarks(spark, entity.topic, root)
     bronze = progress.unprocessed(tables.read(spark, entity.source, root, version), marks)
     # DESER: cached column batches kept as they are (PySpark's MEMORY_AND_DISK would also
     # Java-serialize them, and with 2 GiB that ran out of heap on a 10M-event backlog).
@@ -95,39 +103,62 @@ def quarantine_candidate(spark: SparkSession, rejected: DataFrame, root: str) ->
     return existing.unionByName(rejected.join(existing.select(*keys), on=keys, how="left_anti"))
 
 
+def refreshed_quarantine(spark: SparkSession, rejected: DataFrame, root: str) -> DataFrame:
+    """silver.quarantine rebuilt: every rejected row, with the `quarantined_at` of its first quarantine."""
+    from pyspark.sql import functions as F
+
+    keys = list(QUARANTINE.keys)
+    earlier = tables.read_or_empty(spark, QUARANTINE, root).select(*keys, F.col("quarantined_at").alias("earlier"))
+    return (rejected.join(earlier, on=keys, how="left")
+            .withColumn("quarantined_at", F.coalesce("earlier", "quarantined_at"))
+            .select(*QUARANTINE.columns))
+
+
 def validate_candidates(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str,
-                        settings: Settings) -> None:
+                        settings: Settings, full_refresh: bool = False) -> None:
     """Pass every candidate table through its quality gate before anything is published."""
     from quality import gate
 
     root = settings.lakehouse
-    candidates = [(b.entity.name, silver_candidate(spark, b, root)) for b in batches if b.accepted]
+    candidates = [(b.entity.name, b.winners if full_refresh else silver_candidate(spark, b, root))
+                  for b in batches if b.accepted]
     if any(b.rejected_count for b in batches):
-        candidates.append((QUARANTINE.name, quarantine_candidate(spark, rejected, root)))
+        candidates.append((QUARANTINE.name, rejected if full_refresh else quarantine_candidate(spark, rejected, root)))
     with gate.docs_once(settings):
         for table, candidate in candidates:
             gate.validate(spark, candidate, table, run_id, settings=settings)  # computes the candidate once
 
 
 def publish(spark: SparkSession, batches: list[Batch], rejected: DataFrame, run_id: str, root: str,
-            committed_at: datetime) -> None:
-    """MERGE the winners, insert the quarantine rows, then commit the processed ranges."""
+            committed_at: datetime, full_refresh: bool = False) -> None:
+    """MERGE the winners, insert the quarantine rows, then commit the processed ranges; in a full
+    refresh, replace each table's rows instead (one commit per table, progress last)."""
+    order = list(common.VERSION_ORDER)
+
     def merge(batch: Batch) -> None:
         tables.ensure(spark, batch.entity, root)
-        if batch.accepted:  # a MERGE of nothing would still be a commit
-            files = -(-batch.accepted // ROWS_PER_FILE)
-            tables.merge_latest(spark, batch.winners, batch.entity, list(common.VERSION_ORDER), root, files=files)
+        files = -(-batch.accepted // ROWS_PER_FILE)
+        if full_refresh:
+            tables.replace(batch.winners.repartitionByRange(max(1, files), *order), batch.entity, root)
+        elif batch.accepted:  # a MERGE of nothing would still be a commit
+            tables.merge_latest(spark, batch.winners, batch.entity, order, root, files=files)
 
     def insert_rejected() -> None:
         tables.ensure(spark, QUARANTINE, root)
-        if any(b.rejected_count for b in batches):
+        if full_refresh:
+            tables.replace(rejected, QUARANTINE, root)
+        elif any(b.rejected_count for b in batches):
             tables.insert_new(spark, rejected, QUARANTINE, root)
 
     # Each write is idempotent and to its own table, so they run side by side; progress comes last.
     tables.side_by_side([*(partial(merge, b) for b in batches), insert_rejected], "silver-publish")
-    done = [progress.progress_rows(spark, b.entity.topic, b.ranges, b.bronze_version, run_id, committed_at)
-            for b in batches]
-    progress.commit(spark, _union(done), root)
+    done = _union([progress.progress_rows(spark, b.entity.topic, b.ranges, b.bronze_version, run_id, committed_at)
+                   for b in batches])
+    if full_refresh:
+        tables.ensure(spark, progress.PROGRESS, root)
+        tables.replace(done, progress.PROGRESS, root)
+    else:
+        progress.commit(spark, done, root)
 
 
 def _union(frames: list[DataFrame]) -> DataFrame:
@@ -137,22 +168,27 @@ def _union(frames: list[DataFrame]) -> DataFrame:
     return first
 
 
-def run(spark: SparkSession, settings: Settings, run_id: str, gated: bool = True) -> list[dict]:
+def run(spark: SparkSession, settings: Settings, run_id: str, gated: bool = True,
+        full_refresh: bool = False) -> list[dict]:
     """Promote every bronze row not processed yet; returns one summary per topic with new rows.
 
-    `gated=False` skips the quality gates (benchmarks measure what they cost).
+    `full_refresh` rebuilds silver and the quarantine from all of bronze (the summaries then
+    count every bronze row); `gated=False` skips the quality gates (benchmarks measure what they cost).
     """
     root = settings.lakehouse
     started = datetime.now(timezone.utc)
-    read = tables.side_by_side([partial(read_batch, spark, e, root, started) for e in ENTITIES], "silver-read")
+    read = tables.side_by_side([partial(read_batch, spark, e, root, started, full_refresh) for e in ENTITIES],
+                               "silver-read")
     batches = [b for b in read if b is not None]
     try:
         if not batches:
             return []
         rejected = _union([b.rejected for b in batches])
+        if full_refresh:
+            rejected = refreshed_quarantine(spark, rejected, root)
         if gated:
-            validate_candidates(spark, batches, rejected, run_id, settings)
-        publish(spark, batches, rejected, run_id, root, started)
+            validate_candidates(spark, batches, rejected, run_id, settings, full_refresh)
+        publish(spark, batches, rejected, run_id, root, started, full_refresh)
         return [b.summary() for b in batches]
     finally:
         for batch in batches:
@@ -170,9 +206,10 @@ def up_to_date(settings: Settings) -> bool:
     return all(version is None or done.get(topic, -1) >= version for topic, version in current.items())
 
 
-def session(settings: Settings) -> SparkSession | None:
-    """The run's Spark session, or None when silver is up to date (Spark is then not started)."""
-    if up_to_date(settings):
+def session(settings: Settings, full_refresh: bool = False) -> SparkSession | None:
+    """The run's Spark session, or None when silver is up to date and no full refresh is asked
+    for (Spark is then not started)."""
+    if not full_refresh and up_to_date(settings):
         return None
     from lakehouse.spark import get_spark
 
@@ -181,14 +218,18 @@ def session(settings: Settings) -> SparkSession | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point for spark-submit: one run with the process's settings."""
-    argv = sys.argv[1:] if argv is None else argv
-    run_id = argv[0] if argv else f"silver-{uuid.uuid4()}"
+    parser = argparse.ArgumentParser(prog="lakehouse.silver.job")
+    parser.add_argument("run_id", nargs="?", default=None)
+    parser.add_argument("--full-refresh", action="store_true")
+    # an empty argument is what a DAG's templated flag renders to when it is off
+    args = parser.parse_args([a for a in (sys.argv[1:] if argv is None else argv) if a])
+    run_id = args.run_id or f"silver-{uuid.uuid4()}"
     settings = get_settings()
-    spark = session(settings)
+    spark = session(settings, args.full_refresh)
     if spark is None:
         print(UP_TO_DATE + NOT_STARTED)
         return
-    for summary in run(spark, settings, run_id):
+    for summary in run(spark, settings, run_id, full_refresh=args.full_refresh):
         print(summary)
 
 

@@ -4,7 +4,9 @@
 Promotes what the bronze stream has landed, one step per layer:
 
 1. **silver** (Spark): the bronze rows not processed yet are cleaned, checked by the silver
-   quality gate and MERGEd into `silver.*`; rejected rows go to `silver.quarantine`.
+   quality gate and MERGEd into `silver.*`; rejected rows go to `silver.quarantine`. With the
+   parameter `full_refresh` (`pinlake run --full-refresh`), all of bronze is cleaned again and
+   replaces silver and the quarantine (after a cleaning rule changed).
 2. **gold** (Spark): the `gold.*` tables are rebuilt from silver behind the gold gate
    and published atomically.
 3. **publish**: the Data Docs site is rebuilt and the DuckDB database file refreshed.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 
 from orchestration.dag_defaults import DEFAULT_ARGS, schedule
 from orchestration.spark import spark_step
@@ -34,14 +36,15 @@ from pinlake.settings import get_settings
 PRIORITY = 10
 
 
-def silver_up_to_date() -> bool:
-    """No bronze version is left unprocessed (the silver step then skips its spark-submit)."""
+def silver_up_to_date(context) -> bool:
+    """No bronze version is left unprocessed and no full refresh is asked for (the silver step
+    then skips its Spark job)."""
     from lakehouse.silver import job
 
-    return job.up_to_date(get_settings())
+    return not context["params"]["full_refresh"] and job.up_to_date(get_settings())
 
 
-def gold_up_to_date() -> bool:
+def gold_up_to_date(context) -> bool:
     """Gold was built from the current silver versions by the current code."""
     from lakehouse.gold import job
 
@@ -59,8 +62,12 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["pinlake", "medallion", "spark"],
     doc_md=__doc__,
+    params={"full_refresh": Param(False, type="boolean",
+                                  description="Rebuild silver and the quarantine from all of bronze "
+                                              "(after a cleaning rule changed); gold follows.")},
 ) as dag:
     silver = spark_step("silver", "lakehouse.silver.job", timeout=timedelta(minutes=60),
+                        args=["{{ '--full-refresh' if params.full_refresh else '' }}"],
                         priority_weight=PRIORITY, up_to_date=silver_up_to_date)
     gold = spark_step("gold", "lakehouse.gold.job", timeout=timedelta(minutes=45),
                       priority_weight=PRIORITY, up_to_date=gold_up_to_date)

@@ -27,7 +27,7 @@ print(json.dumps({
     "dags": {
         dag_id: {
             "tags": sorted(dag.tags), "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
-            "schedule": dag.schedule, "doc_md": dag.doc_md or "",
+            "schedule": dag.schedule, "doc_md": dag.doc_md or "", "params": dict(dag.params),
             "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
             "tasks": {t.task_id: {
                 "retries": t.retries, "pool": t.pool,
@@ -84,10 +84,12 @@ def test_medallion_is_silver_gold_publish_with_spark_jobs(bag):
         task = dag["tasks"][step]
         assert task["application"] == job_file(module)
         assert os.path.isfile(task["application"])
-        assert task["args"] == ["{{ run_id }}"]
+        assert task["args"] == ["{{ run_id }}"] + (
+            ["{{ '--full-refresh' if params.full_refresh else '' }}"] if step == "silver" else [])
         assert task["conn_id"] == "pinlake_spark"
         assert task["pool"] == LAKEHOUSE_POOL
     assert dag["schedule"] == "@hourly"
+    assert dag["params"] == {"full_refresh": False}
 
 
 def test_maintenance_shares_the_lakehouse_pool(bag):
