@@ -2,7 +2,8 @@
 
     python -m lakehouse.maintenance [run_id] [--retention-hours 168]   # e.g. from spark-submit
 
-The tables are the catalog's (`lakehouse.catalog`), those that exist. For each one, in order:
+The tables are the catalog's (`lakehouse.catalog`) and the gold tables' states, those that
+exist. For each one, in order:
 a checkpoint of its latest version and the removal of the log files past Delta's log
 retention (30 days) that the checkpoint makes unneeded; OPTIMIZE (compaction, data
 unchanged); VACUUM of the files no version of the last `retention_hours` needs. The log's
@@ -38,8 +39,11 @@ def maintain(spark: SparkSession, name: str, root: str, retention_hours: int) ->
 
 
 def run(spark: SparkSession, root: str, retention_hours: int) -> list[dict]:
-    """Maintain every lakehouse table that exists; one summary per table."""
-    return [maintain(spark, name, root, retention_hours) for name in catalog.all_tables() if tables.exists(name, root)]
+    """Maintain every lakehouse table that exists, and every gold state; one summary per table."""
+    from lakehouse.gold.job import state_name
+
+    names = [*catalog.all_tables(), *(state_name(spec.name) for spec in catalog.layer("gold"))]
+    return [maintain(spark, name, root, retention_hours) for name in names if tables.exists(name, root)]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

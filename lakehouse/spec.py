@@ -31,6 +31,10 @@ class Table:
       must not be empty when each input has such a row.
     - `counts`: named counts of input rows, `name -> (input, SQL filter)`, that its
       expectations use as parameters.
+    - `summary`: a gold table's state: the fact columns its `build` reads. The gold job keeps
+      their distinct combinations with a count `n` (`gold.<table>__state`), and `build` reads
+      that state, not the facts: an increment of silver changes the state by the counts it adds
+      and retracts, and the table is built again from the state alone.
     """
 
     name: str
@@ -44,6 +48,7 @@ class Table:
     expectations: Callable[[], list] | None = None
     reach: Mapping[str, str | None] = field(default_factory=dict)
     counts: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    summary: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         layer, _, table = self.name.partition(".")

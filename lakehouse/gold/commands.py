@@ -17,18 +17,20 @@ def register(app: typer.Typer) -> None:
     def gold(
         run_id: str = typer.Option(None, "--run-id", help="Run id for quality results (default: a new one)."),
         force: bool = typer.Option(False, "--force", help="Rebuild even when gold is up to date with silver."),
+        full: bool = typer.Option(False, "--full", help="Compute every table from all of silver, not from what "
+                                                        "changed since the last run (implies --force)."),
         as_json: bool = typer.Option(False, "--json", help="Print the row counts as JSON."),
     ) -> None:
-        """Run the gold job once: rebuild and publish the gold tables."""
+        """Run the gold job once: update the gold tables from what changed in silver, and publish them."""
         from lakehouse.gold import job
         from pinlake.settings import get_settings
         from quality.gate import QualityGateFailed
 
         settings = get_settings()
         run_id = run_id or f"gold-{uuid.uuid4()}"
-        spark = job.session(settings, force)  # None: up to date, and Spark not started
+        spark = job.session(settings, force or full)  # None: up to date, and Spark not started
         try:
-            counts = job.run(spark, settings, run_id, force=force) if spark is not None else None
+            counts = job.run(spark, settings, run_id, force=force or full, full=full) if spark is not None else None
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(Exit.FAILED) from exc

@@ -44,12 +44,21 @@ FACT_COLUMNS: dict[str, Callable[[DataFrame], DataFrame]] = {
 }
 
 
-def facts(frames: dict[str, DataFrame], inputs: Iterable[str]) -> DataFrame:
-    """The inputs' fact columns inner-joined on `ind` (one input: its columns alone)."""
+def facts(frames: dict[str, DataFrame], inputs: Iterable[str], weight: int = 1) -> DataFrame:
+    """The inputs' fact columns inner-joined on `ind` (one input: its columns alone), each row
+    counted `weight` times in column `n` (-1: a row an increment retracts)."""
     first, *rest = [FACT_COLUMNS[name](frames[name]) for name in inputs]
     for other in rest:
         first = first.join(other, on="ind", how="inner")
-    return first
+    return first.withColumn("n", F.lit(weight).cast("long"))
+
+
+def summarize(rows: DataFrame, columns: Iterable[str]) -> DataFrame:
+    """Counted rows (facts, a state, or both with an increment's signed counts) as a state: each
+    distinct combination of `columns` once, with the sum of its counts; combinations whose
+    counts cancel out are dropped. Null is a value like any other here (builds leave it out)."""
+    columns = list(columns)
+    return rows.groupBy(*columns).agg(F.sum("n").alias("n")).where(F.col("n") != 0)
 
 
 def top_per_group(df: DataFrame, keys: list[str], name: str, score: str) -> DataFrame:
@@ -58,22 +67,32 @@ def top_per_group(df: DataFrame, keys: list[str], name: str, score: str) -> Data
     return df.withColumn("_rank", F.row_number().over(window)).where(F.col("_rank") == 1).drop("_rank")
 
 
-def top_category(facts_: DataFrame, keys: list[str]) -> DataFrame:
-    """Per group, the category with most pins (ties: alphabetically first) and its count."""
-    counted = (
-        facts_.where(F.col("category").isNotNull() & all_present(keys))
-        .groupBy(*keys, "category").agg(F.count(F.lit(1)).alias("category_count"))
+def top_category(counted: DataFrame, keys: list[str]) -> DataFrame:
+    """Per group, the category with most pins (ties: alphabetically first) and its count, from
+    rows counted in `n` (facts, or a state)."""
+    per_category = (
+        counted.where(F.col("category").isNotNull() & all_present(keys))
+        .groupBy(*keys, "category").agg(F.sum("n").alias("category_count"))
     )
-    return top_per_group(counted, keys, "category", "category_count")
+    return top_per_group(per_category, keys, "category", "category_count")
 
 
-def median_followers(facts_: DataFrame, keys: list[str]) -> DataFrame:
-    """Per group, the exact continuous median follower_count (a double) over pins that have one."""
-    return (
-        facts_.where(F.col("follower_count").isNotNull() & all_present(keys))
-        .groupBy(*keys)
-        .agg(F.percentile(F.col("follower_count"), F.lit(0.5)).cast("double").alias("median_follower_count"))
-    )
+def median_followers(counted: DataFrame, keys: list[str]) -> DataFrame:
+    """Per group, the exact continuous median follower_count (a double) over pins that have one,
+    from rows counted in `n`: with N values in order, the value at position (N - 1) / 2 from
+    0, or the mean of the two around it (as Spark's `percentile(x, 0.5)` interpolates)."""
+    values = (counted.where(F.col("follower_count").isNotNull() & all_present(keys))
+              .groupBy(*keys, "follower_count").agg(F.sum("n").alias("n")))
+    up_to = F.sum("n").over(Window.partitionBy(*keys).orderBy("follower_count")
+                            .rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    total = F.sum("n").over(Window.partitionBy(*keys))
+    placed = values.withColumn("up_to", up_to).withColumn("total", total)
+    lower, upper = F.floor((F.col("total") - 1) / 2), F.ceil((F.col("total") - 1) / 2)
+    ends = placed.groupBy(*keys).agg(
+        F.min(F.when(F.col("up_to") > lower, F.col("follower_count"))).alias("lower"),
+        F.min(F.when(F.col("up_to") > upper, F.col("follower_count"))).alias("upper"))
+    median = F.col("lower").cast("double") * 0.5 + F.col("upper").cast("double") * 0.5
+    return ends.select(*keys, median.alias("median_follower_count"))
 
 
 def all_present(keys: list[str]) -> Column:

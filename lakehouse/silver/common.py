@@ -28,6 +28,8 @@ PROVENANCE_FIELDS = [
 MIN_IND = 0
 # "Latest version wins", ordered by these columns (all descending for the winner).
 VERSION_ORDER = ("kafka_timestamp", "source_partition", "source_offset")
+# Each silver table records its changes (Delta's change data feed): gold reads what a run changed.
+CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
 
 _PARSED = "_json"
 _IS_OBJECT = "_is_object"

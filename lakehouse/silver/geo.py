@@ -73,5 +73,5 @@ def expect_geo() -> list:
 GEO = SilverTable(
     name="silver.geo", schema=GEO_SCHEMA, keys=("ind",), description="One row per posting's geolocation (ind).",
     inputs=(EVENT_TABLES[TOPICS["geo"]].name,), topic=TOPICS["geo"], clean=clean_geo, build=build_geo,
-    expectations=expect_geo,
+    expectations=expect_geo, properties=c.CHANGE_FEED,
 )

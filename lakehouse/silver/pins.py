@@ -151,5 +151,5 @@ def expect_pins() -> list:
 PINS = SilverTable(
     name="silver.pins", schema=PINS_SCHEMA, keys=("unique_id",), description="One row per pin (unique_id).",
     inputs=(EVENT_TABLES[TOPICS["pin"]].name,), topic=TOPICS["pin"], clean=clean_pins, build=build_pins,
-    expectations=expect_pins,
+    expectations=expect_pins, properties=c.CHANGE_FEED,
 )

@@ -79,5 +79,5 @@ def expect_users() -> list:
 USERS = SilverTable(
     name="silver.users", schema=USERS_SCHEMA, keys=("ind",), description="One row per posting's user (ind).",
     inputs=(EVENT_TABLES[TOPICS["user"]].name,), topic=TOPICS["user"], clean=clean_users, build=build_users,
-    expectations=expect_users,
+    expectations=expect_users, properties=c.CHANGE_FEED,
 )

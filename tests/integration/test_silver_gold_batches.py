@@ -6,6 +6,7 @@ and every gold table are compared with the oracle (tests/oracle.py), the contrac
 """
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -66,7 +67,22 @@ def lake(tmp_path) -> Settings:
     return Settings(data_root=tmp_path / "data", spark_master="local[2]")
 
 
-def test_incremental_idempotent_latest_version_wins(spark, lake):
+def gold_run(spark, lake, run_id: str, caplog) -> str:
+    """One gold run; how it ran: "incremental" (from the change feed) or "full"."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=gold_job.__name__):
+        gold_job.run(spark, lake, run_id)
+    return "incremental" if "gold: incremental" in caplog.text else "full"
+
+
+def assert_full_run_agrees(spark, lake, run_id: str) -> None:
+    """A full run (every state from all of silver) publishes the tables the increments gave."""
+    incremental = published_gold(lake.lakehouse)
+    gold_job.run(spark, lake, run_id, force=True, full=True)
+    assert published_gold(lake.lakehouse) == incremental
+
+
+def test_incremental_idempotent_latest_version_wins(spark, lake, caplog):
     root = lake.lakehouse
     first = list(generate(40, seed=7))
     batch1 = from_events(first, START)
@@ -79,7 +95,7 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
         f"pinterest.{k}": len(v) for k, v in batch1.items()}
     reports = assert_invariant(spark, lake)
     assert sum(r["quarantine_rows"] for r in reports) > 0, "the emulator's dirty values reach quarantine"
-    gold_job.run(spark, lake, "it-run-1")
+    assert gold_run(spark, lake, "it-run-1", caplog) == "full"  # no state yet
     assert_oracle_agrees(root)
 
     # run 2 on the same input: nothing new, no commit anywhere in silver, same gold
@@ -129,8 +145,9 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     assert pins_after[key_b] == pins[key_b], "a late, older version overwrote a newer one"
     assert geo_after[geo_a["ind"]]["country"] == "Newland"
     assert users_after[user_a["ind"]]["user_name"] == "Newer"
-    gold_job.run(spark, lake, "it-run-3")
+    assert gold_run(spark, lake, "it-run-3", caplog) == "incremental"  # newer and late versions retracted
     assert_oracle_agrees(root)
+    assert_full_run_agrees(spark, lake, "it-run-3-full")
 
     progress = tables.arrow("silver.progress", root).to_pylist()
     assert {r["run_id"] for r in progress} == {"it-run-1", "it-run-3"}
@@ -149,6 +166,9 @@ def test_incremental_idempotent_latest_version_wins(spark, lake):
     assert {r["run_id"] for r in tables.arrow("silver.progress", root).to_pylist()} == {"it-refresh"}
     assert_invariant(spark, lake)
     assert silver_job.up_to_date(lake) and not gold_job.up_to_date(root)  # gold follows the new versions
+    assert gold_run(spark, lake, "it-refresh", caplog) == "incremental"
+    assert_oracle_agrees(root)
+    assert_full_run_agrees(spark, lake, "it-refresh-full")
 
 
 def test_a_critical_quality_failure_publishes_nothing(spark, lake):

@@ -32,4 +32,5 @@ TABLE = Table(
     description="Most popular category per age group",
     inputs=(PINS.name, USERS.name), build=build_category_by_age_group, expectations=expect_category_by_age_group,
     reach={PINS.name: "category IS NOT NULL", USERS.name: "age IS NOT NULL"},
+    summary=("age_group", "category"),
 )

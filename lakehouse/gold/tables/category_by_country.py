@@ -32,4 +32,5 @@ TABLE = Table(
     description="Most popular category per country",
     inputs=(PINS.name, GEO.name), build=build_category_by_country, expectations=expect_category_by_country,
     reach={PINS.name: "category IS NOT NULL", GEO.name: "country IS NOT NULL"},
+    summary=("country", "category"),
 )

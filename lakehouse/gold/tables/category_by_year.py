@@ -32,4 +32,5 @@ TABLE = Table(
     description="Most popular category per post year",
     inputs=(PINS.name, GEO.name), build=build_category_by_year, expectations=expect_category_by_year,
     reach={PINS.name: "category IS NOT NULL", GEO.name: None},
+    summary=("post_year", "category"),
 )

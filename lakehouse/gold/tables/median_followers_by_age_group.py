@@ -32,4 +32,5 @@ TABLE = Table(
     inputs=(PINS.name, USERS.name), build=build_median_followers_by_age_group,
     expectations=expect_median_followers_by_age_group,
     reach={PINS.name: "follower_count IS NOT NULL", USERS.name: "age IS NOT NULL"},
+    summary=("age_group", "follower_count"),
 )

@@ -33,4 +33,5 @@ TABLE = Table(
     inputs=(PINS.name, USERS.name), build=build_median_followers_by_age_group_and_join_year,
     expectations=expect_median_followers_by_age_group_and_join_year,
     reach={PINS.name: "follower_count IS NOT NULL", USERS.name: "age IS NOT NULL AND date_joined IS NOT NULL"},
+    summary=("age_group", "join_year", "follower_count"),
 )

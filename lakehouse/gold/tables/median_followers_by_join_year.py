@@ -32,4 +32,5 @@ TABLE = Table(
     inputs=(PINS.name, USERS.name), build=build_median_followers_by_join_year,
     expectations=expect_median_followers_by_join_year,
     reach={PINS.name: "follower_count IS NOT NULL", USERS.name: "date_joined IS NOT NULL"},
+    summary=("join_year", "follower_count"),
 )

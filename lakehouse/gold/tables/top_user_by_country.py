@@ -38,4 +38,5 @@ TABLE = Table(
     description="User with the most followers per country",
     inputs=(PINS.name, GEO.name), build=build_top_user_by_country, expectations=expect_top_user_by_country,
     reach={PINS.name: "poster_name IS NOT NULL AND follower_count IS NOT NULL", GEO.name: "country IS NOT NULL"},
+    summary=("country", "poster_name", "follower_count"),
 )

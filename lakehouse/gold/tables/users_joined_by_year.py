@@ -21,7 +21,7 @@ def build_users_joined_by_year(facts: DataFrame) -> DataFrame:
     """Per join year, the number of users (rows of silver.users' facts) that joined then."""
     return (
         facts.where(F.col("join_year").isNotNull())
-        .groupBy("join_year").agg(F.count(F.lit(1)).alias("number_users_joined"))
+        .groupBy("join_year").agg(F.sum("n").alias("number_users_joined"))
         .select(*SCHEMA.fieldNames())
     )
 
@@ -41,4 +41,5 @@ TABLE = Table(
     name="gold.users_joined_by_year", schema=SCHEMA, keys=("join_year",), description="Users joined per year",
     inputs=(USERS.name,), build=build_users_joined_by_year, expectations=expect_users_joined_by_year,
     reach={USERS.name: JOINED}, counts={USERS_WITH_JOIN_YEAR: (USERS.name, JOINED)},
+    summary=("join_year",),
 )
