@@ -122,8 +122,10 @@ def run(spark: SparkSession, settings: Settings, run_id: str, gated: bool = True
     if not force and up_to_date(root, inputs):
         return None
     silver = read_silver(spark, root, inputs)
-    states, shared = None if full else _from_changes(spark, root, silver, inputs), []
+    states, shared = (None, []) if full else _from_changes(spark, root, silver, inputs)
     if states is None:
+        for df in shared:
+            df.unpersist()
         states, shared = full_states(silver)
     built = {spec.name: spec.build(states[spec.name]) for spec in gold_tables()}
     # DESER: cached as column batches (see the silver job); the gate and the writes see the same rows
@@ -144,22 +146,24 @@ def run(spark: SparkSession, settings: Settings, run_id: str, gated: bool = True
             df.unpersist()
 
 
-def _from_changes(spark: SparkSession, root: str, silver: dict[str, DataFrame], inputs: dict) -> dict | None:
-    """The states moved from the versions they were built from to `inputs`, or None when a full
-    run is needed (no states yet, other gold code, or a change feed or version that is gone)."""
+def _from_changes(spark: SparkSession, root: str, silver: dict[str, DataFrame],
+                  inputs: dict) -> tuple[dict | None, list[DataFrame]]:
+    """The states moved from the versions they were built from to `inputs` (None when a full run
+    is needed: no states yet, other gold code, or a change feed or version that is gone), and
+    the frames it cached (to unpersist when the run is done)."""
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import AnalysisException, IllegalArgumentException
 
     base = states_built_from(root)
     if base is None or base["code"] != inputs["code"]:
-        return None
+        return None, []
+    changed: dict[str, DataFrame] = {}
     try:
         # Cut loose from the state tables' files: this run overwrites them, and Spark then
         # recomputes every cached frame that reads their path, which would count the change twice.
         states = {spec.name: tables.read(spark, state_name(spec.name), root).localCheckpoint()
                   for spec in gold_tables()}
         before = read_silver(spark, root, base)
-        changed = {}
         for name, now in inputs["silver"].items():
             then = base["silver"].get(name)
             changed[name] = _changed_inds(spark, name, root, then, now)
@@ -168,10 +172,10 @@ def _from_changes(spark: SparkSession, root: str, silver: dict[str, DataFrame], 
         touched = {name: df.count() for name, df in changed.items()}
         log.info("gold: incremental, from silver versions %s to %s; inds changed: %s",
                  base["silver"], inputs["silver"], touched)
-        return moved
+        return moved, list(changed.values())
     except (AnalysisException, IllegalArgumentException, Py4JJavaError) as exc:
         log.warning("gold: a full run instead of an incremental one (%s)", str(exc).splitlines()[0][:300])
-        return None
+        return None, list(changed.values())
 
 
 def _changed_inds(spark: SparkSession, name: str, root: str, then: int | None, now: int | None) -> DataFrame:
