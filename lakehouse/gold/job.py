@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 def state_name(name: str) -> str:
-    """`gold.category_by_country` -> `gold.category_by_country__state`, where its state is kept."""
+    """`gold.<table>` -> `gold.<table>__state`, where its state is kept."""
     return f"{name}__state"
 
 
