@@ -1,6 +1,5 @@
-# The pinlake image: Python 3.11, a Java 17 runtime, the pinned JVM artifacts, the pinned browser
-# assets (web/assets.txt: /docs, /redoc and the Data Docs work offline) and the runtime Python
-# packages (requirements/runtime.txt: no test tools). The API, the bronze stream, the
+# The pinlake image: Python 3.11, a Java 17 runtime, the pinned JVM artifacts and the runtime
+# Python packages (requirements/runtime.txt: no test tools). The API, the bronze stream, the
 # emulator, Airflow and the optional Spark cluster all run from it, as the non-root user
 # `pinlake` (uid 50000), with the same `pinlake` commands as the local stack.
 #
@@ -16,8 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PINLAKE_DATA_ROOT=/data \
-    PINLAKE_JVM_CACHE=/opt/pinlake-jvm \
-    PINLAKE_WEB_CACHE=/opt/pinlake-web
+    PINLAKE_JVM_CACHE=/opt/pinlake-jvm
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps tini \
@@ -38,20 +36,8 @@ COPY jvm jvm
 COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/
 RUN PYTHONPATH=/opt/pinlake python -m pinlake.jvm
 
-# Fetch the pinned browser assets with npm, which only this stage needs.
-FROM base AS web
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends npm \
-    && rm -rf /var/lib/apt/lists/*
-ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
-COPY web web
-COPY pinlake/__init__.py pinlake/settings.py pinlake/web.py pinlake/
-RUN PYTHONPATH=/opt/pinlake python -m pinlake.web
-
 FROM base
 COPY --from=jvm /opt/pinlake-jvm /opt/pinlake-jvm
-COPY --from=web /opt/pinlake-web /opt/pinlake-web
 COPY . .
 # /data holds everything the stack writes; /opt/airflow-auth the Airflow passwords file.
 # Both belong to `pinlake`, so the named volumes mounted there start out as its own.
