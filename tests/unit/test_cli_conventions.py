@@ -4,6 +4,7 @@ age order."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -47,7 +48,7 @@ def _closed_port() -> int:
 
 
 def _rendered(renderable) -> str:
-    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115 - closed with the console
+    console = Console(width=80, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
