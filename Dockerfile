@@ -32,16 +32,16 @@ FROM base AS jvm
 RUN apt-get update \
     && apt-get install -y --no-install-recommends maven \
     && rm -rf /var/lib/apt/lists/*
-COPY jvm jvm
-COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/
+COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/artifacts.txt pinlake/
 RUN PYTHONPATH=/opt/pinlake python -m pinlake.jvm
 
 FROM base
 COPY --from=jvm /opt/pinlake-jvm /opt/pinlake-jvm
 COPY . .
-# /data holds everything the stack writes; /opt/airflow-auth the Airflow passwords file.
-# Both belong to `pinlake`, so the named volumes mounted there start out as its own.
-RUN pip install --no-deps --no-build-isolation -e . \
+# pinlake itself is installed as a package (its dependencies are the runtime set above). /data
+# holds everything the stack writes; /opt/airflow-auth the Airflow passwords file. Both belong
+# to `pinlake`, so the named volumes mounted there start out as its own.
+RUN pip install --no-deps . \
     && useradd --create-home --uid 50000 pinlake \
     && mkdir -p /data /opt/airflow-auth \
     && chown pinlake /data /opt/airflow-auth

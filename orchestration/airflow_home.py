@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pinlake.settings import PROJECT_ROOT, Settings
+from pinlake.settings import Settings
 
-DAGS_FOLDER = PROJECT_ROOT / "orchestration" / "dags"
+DAGS_FOLDER = Path(__file__).resolve().parent / "dags"  # package data
 # One slot: the table-writing tasks of `medallion` and `maintenance` never run at once.
 LAKEHOUSE_POOL = "pinlake_lakehouse"
 SPARK_CONN_ID = "pinlake_spark"

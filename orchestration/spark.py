@@ -13,6 +13,7 @@ missing `make jvm` fails the task with a clear message rather than the DAG's imp
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 
 from lakehouse import jobserver
 from orchestration.airflow_home import LAKEHOUSE_POOL, SPARK_CONN_ID, spark_conn_env, spark_connection
-from pinlake.settings import PROJECT_ROOT, get_settings
+from pinlake.settings import get_settings
 
 # A local master keeps the driver on loopback; a cluster's executors must reach it, so only then.
 LOCAL_DRIVER_CONF = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
@@ -29,8 +30,12 @@ QUIET_CONF = {"spark.log.level": "WARN"}
 
 
 def job_file(module: str) -> str:
-    """`lakehouse.silver.job` -> the absolute path of its file (without importing it)."""
-    return str(PROJECT_ROOT.joinpath(*module.split(".")).with_suffix(".py"))
+    """`lakehouse.silver.job` -> the absolute path of its file (found, not imported), wherever
+    the package is installed."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no job module {module!r}")
+    return spec.origin
 
 
 def launch_conf(conf: dict[str, str], master: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Resolve the pinned JVM artifacts (jvm/artifacts.txt) once, into a cache outside git.
+"""Resolve the pinned JVM artifacts (pinlake/artifacts.txt) once, into a cache outside git.
 
 Each set (the broker's classpath, Spark's extra jars) is resolved apart with Maven into
 `<jvm_cache>/<set>-<digest>/`, where the digest covers that set's pinned lines: a changed
@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pinlake.settings import PROJECT_ROOT, get_settings
+from pinlake.settings import get_settings
 
-ARTIFACTS_FILE = PROJECT_ROOT / "jvm" / "artifacts.txt"
+ARTIFACTS_FILE = Path(__file__).resolve().parent / "artifacts.txt"  # package data
 COMPLETE_MARKER = ".complete"
 _VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
 

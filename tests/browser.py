@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from tests import PROJECT_ROOT
+
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # No background traffic: the machine's network reaches only package registries.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

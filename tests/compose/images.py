@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from pinlake.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 DOCKER_DIR = PROJECT_ROOT / "docker"
 BASE = "pinlake-test/debian:bookworm"

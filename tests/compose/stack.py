@@ -14,7 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from pinlake.settings import PROJECT_ROOT, Settings
+from pinlake.settings import Settings
+from tests import PROJECT_ROOT
 from pinlake.supervisor import wait_until
 from tests.compose.images import image_name
 from tests.conftest import free_port

@@ -23,7 +23,8 @@ from lakehouse.tables import table_path
 from orchestration.airflow_home import passwords_file, prepare
 from pinlake.cli import app, services_table
 from pinlake.exits import TABLE, Exit
-from pinlake.settings import PROJECT_ROOT, Settings, get_settings
+from pinlake.settings import Settings, get_settings
+from tests import PROJECT_ROOT
 from serving.api import create_router
 
 pytestmark = pytest.mark.unit

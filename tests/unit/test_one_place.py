@@ -18,7 +18,7 @@ import pytest
 from lakehouse.gold import common
 from lakehouse.gold.tables import gold_tables
 from lakehouse.silver.reasons import Reason
-from pinlake.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 

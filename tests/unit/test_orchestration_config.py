@@ -18,7 +18,8 @@ from orchestration.airflow_home import (
 from orchestration.client import log_lines
 from orchestration.dag_defaults import schedule
 from orchestration.spark import job_file, launch_conf
-from pinlake.settings import PROJECT_ROOT, Settings
+from pinlake.settings import Settings
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 

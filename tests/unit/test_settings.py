@@ -34,7 +34,7 @@ def test_child_env_round_trips(tmp_path, monkeypatch):
 
 
 def test_env_example_documents_every_setting():
-    from pinlake.settings import PROJECT_ROOT
+    from tests import PROJECT_ROOT
 
     text = (PROJECT_ROOT / ".env.example").read_text()
     missing = [f"PINLAKE_{name.upper()}" for name in Settings.model_fields
