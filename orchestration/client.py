@@ -1,10 +1,15 @@
-"""A small client for Airflow 3's REST API (v2, JWT tokens from /auth/token)."""
+"""Airflow 3's REST API (v2) through its official client, `apache-airflow-client`, at the server's
+version: request bodies are built from the server's own models. The JWT comes from the auth
+manager's POST /auth/token, which is not part of the v2 API."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import json
 
 import httpx
+import urllib3
+from airflow_client import client as api
+from airflow_client.client.exceptions import ApiException, ForbiddenException, NotFoundException, UnauthorizedException
 
 from pinlake.settings import Settings
 
@@ -19,15 +24,22 @@ class AirflowRefused(AirflowError):
     """Airflow refused the login (or there is no password to log in with)."""
 
 
+class AirflowUnreachable(AirflowError):
+    """Airflow did not answer: not running, or too busy to."""
+
+
 class AirflowClient:
-    """The calls pinlake makes: health, DAGs, pools, runs, task instances and their logs."""
+    """The calls pinlake makes: health, DAGs, pools, runs, task instances and their logs.
+
+    Answers are plain dicts (JSON values: strings, not enums or datetimes)."""
 
     def __init__(self, base_url: str, username: str, password: str | None, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.username = username
         self.password = password
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
-        self._token: str | None = None
+        self.timeout = timeout
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)  # the token and the health
+        self._api: api.ApiClient | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AirflowClient:
@@ -37,8 +49,10 @@ class AirflowClient:
         return cls(api_url(settings), settings.airflow_username, admin_password(settings))
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close both connection pools."""
         self._http.close()
+        if self._api is not None:
+            self._api.rest_client.pool_manager.clear()
 
     def __enter__(self) -> AirflowClient:
         return self
@@ -48,35 +62,47 @@ class AirflowClient:
 
     def token(self) -> str:
         """A JWT access token for the configured user (POST /auth/token)."""
-        if self.password is None:
-            self._http.get("/api/v2/monitor/health")  # an Airflow that is not there says so first
-            raise AirflowRefused(
-                "no Airflow password: start the local stack (`pinlake up`) or set PINLAKE_AIRFLOW_PASSWORD"
-            )
-        response = self._http.post("/auth/token", json={"username": self.username, "password": self.password})
+        try:
+            if self.password is None:
+                self._http.get("/api/v2/monitor/health")  # an Airflow that is not there says so first
+                raise AirflowRefused(
+                    "no Airflow password: start the local stack (`pinlake up`) or set PINLAKE_AIRFLOW_PASSWORD"
+                )
+            response = self._http.post("/auth/token", json={"username": self.username, "password": self.password})
+        except httpx.TransportError as exc:
+            raise AirflowUnreachable(f"{self.base_url}: {exc!r}") from exc
         if response.status_code != 201:
             raise AirflowRefused(f"Airflow refused the login of {self.username!r}: "
                                  f"{response.status_code} {response.text[:200]}")
         return response.json()["access_token"]
 
-    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """An authenticated call to /api/v2<path>; a token that expired is renewed once."""
-        for attempt in (1, 2):
-            if self._token is None:
-                self._token = self.token()
-            headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
-            response = self._http.request(method, f"/api/v2{path}", headers=headers, **kwargs)
-            if response.status_code != 401 or attempt == 2:
-                return response
-            self._token = None
-        return response
+    def _client(self) -> api.ApiClient:
+        if self._api is None:
+            self._api = api.ApiClient(api.Configuration(host=self.base_url, access_token=self.token()))
+        return self._api
 
-    def _json(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs):
-        response = self.request(method, path, **kwargs)
-        if response.status_code not in ok:
-            error = AirflowRefused if response.status_code in (401, 403) else AirflowError
-            raise error(f"{method} /api/v2{path}: {response.status_code} {response.text[:300]}")
-        return response.json()
+    def _call(self, what: str, group, method: str, *args, missing=False, **kwargs):
+        """`group(client).method(*args, **kwargs)`; a token that expired is renewed once. With
+        `missing=True` a 404 answers None."""
+        for attempt in (1, 2):
+            try:
+                return getattr(group(self._client()), method)(*args, _request_timeout=self.timeout, **kwargs)
+            except UnauthorizedException as exc:
+                if attempt == 2:
+                    raise AirflowRefused(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
+                self.close()
+                self._api = None
+            except NotFoundException as exc:
+                if missing:
+                    return None
+                raise AirflowError(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
+            except ForbiddenException as exc:
+                raise AirflowRefused(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
+            except ApiException as exc:
+                raise AirflowError(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
+            except urllib3.exceptions.HTTPError as exc:
+                raise AirflowUnreachable(f"{what}: {exc!r}") from exc
+        raise AssertionError("unreachable")
 
     def health(self) -> dict:
         """GET /api/v2/monitor/health (no login needed): the status of each component."""
@@ -86,56 +112,62 @@ class AirflowClient:
 
     def dag(self, dag_id: str) -> dict | None:
         """The DAG as Airflow knows it, or None when it has not been parsed (yet)."""
-        response = self.request("GET", f"/dags/{quote(dag_id)}")
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise AirflowError(f"GET dag {dag_id}: {response.status_code} {response.text[:300]}")
-        return response.json()
+        return plain(self._call(f"dag {dag_id}", api.DAGApi, "get_dag", dag_id, missing=True))
 
     def import_errors(self) -> list[dict]:
         """The DAG files that failed to import, with their tracebacks."""
-        return self._json("GET", "/importErrors")["import_errors"]
+        answer = self._call("import errors", api.ImportErrorApi, "get_import_errors")
+        return [plain(error) for error in answer.import_errors]
 
     def set_paused(self, dag_id: str, paused: bool) -> dict:
         """Pause or unpause a DAG."""
-        return self._json("PATCH", f"/dags/{quote(dag_id)}", json={"is_paused": paused})
+        return plain(self._call(f"pause {dag_id}", api.DAGApi, "patch_dag", dag_id, api.DAGPatchBody(is_paused=paused)))
 
     def ensure_pool(self, name: str, slots: int, description: str) -> dict:
         """Create the pool, or set its slots when it exists (a stack started again on its data root)."""
-        body = pool_body(name, slots, description)
-        response = self.request("GET", f"/pools/{quote(name)}")
-        if response.status_code == 404:
-            return self._json("POST", "/pools", ok=(200, 201), json=body)
-        return self._json("PATCH", f"/pools/{quote(name)}", json=body)
+        new, patch = pool_bodies(name, slots, description)
+        if self._call(f"pool {name}", api.PoolApi, "get_pool", name, missing=True) is None:
+            return plain(self._call(f"create pool {name}", api.PoolApi, "post_pool", new))
+        return plain(self._call(f"update pool {name}", api.PoolApi, "patch_pool", name, patch))
 
     def trigger(self, dag_id: str, conf: dict | None = None, note: str | None = None) -> dict:
         """Start a manual run now (no logical date, so runs never collide on one); returns the run."""
-        body = {"logical_date": None, "conf": conf or {}, "note": note}
-        return self._json("POST", f"/dags/{quote(dag_id)}/dagRuns", json=body)
+        body = api.TriggerDAGRunPostBody(logical_date=None, conf=conf or {}, note=note)
+        return plain(self._call(f"trigger {dag_id}", api.DagRunApi, "trigger_dag_run", dag_id, body))
 
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         """One run: its state, dates, note."""
-        return self._json("GET", f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}")
+        return plain(self._call(f"run {run_id}", api.DagRunApi, "get_dag_run", dag_id, run_id))
+
+    def dag_runs(self, dag_id: str, limit: int = 100) -> list[dict]:
+        """The DAG's runs Airflow remembers (up to `limit`)."""
+        answer = self._call(f"runs of {dag_id}", api.DagRunApi, "get_dag_runs", dag_id, limit=limit)
+        return [plain(run) for run in answer.dag_runs]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         """The run's task instances (task_id, state, try_number, ...)."""
-        path = f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}/taskInstances"
-        return self._json("GET", path)["task_instances"]
+        answer = self._call(f"tasks of {run_id}", api.TaskInstanceApi, "get_task_instances", dag_id, run_id)
+        return [plain(ti) for ti in answer.task_instances]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> list[str]:
         """The lines of one try's log."""
-        path = (f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
-                f"{quote(task_id)}/logs/{try_number}")
-        content = self._json("GET", path, params={"full_content": "true"},
-                             headers={"Accept": "application/json"})["content"]
-        return [line for entry in content for line in log_lines(entry)]
+        answer = self._call(f"log of {task_id}", api.TaskInstanceApi, "get_log", dag_id, run_id, task_id,
+                            try_number, full_content=True, accept="application/json")
+        content = answer.content.actual_instance or []
+        return [line for entry in content for line in log_lines(plain(entry) if hasattr(entry, "to_dict") else entry)]
 
 
-def pool_body(name: str, slots: int, description: str) -> dict:
-    """A pool as the API's POST and PATCH take it: Airflow 3.3 validates a PATCH as a whole pool,
-    so `include_deferred` must be there too."""
-    return {"name": name, "slots": slots, "description": description, "include_deferred": False}
+def plain(model) -> dict | None:
+    """A response model as JSON values (enum members and datetimes as strings, additional
+    properties such as a log line's `level` merged in)."""
+    return None if model is None else json.loads(model.to_json())
+
+
+def pool_bodies(name: str, slots: int, description: str) -> tuple[api.PoolBody, api.PoolPatchBody]:
+    """The pool as a POST and as a PATCH take it: Airflow 3.3 validates a PATCH as a whole pool,
+    so `include_deferred` goes in the PATCH too."""
+    return (api.PoolBody(name=name, slots=slots, description=description, include_deferred=False),
+            api.PoolPatchBody(pool=name, slots=slots, description=description, include_deferred=False))
 
 
 def log_lines(entry) -> list[str]:

@@ -16,9 +16,7 @@ LOG_TAIL_LINES = 40
 def follow(client, dag_id: str, run_id: str, on_change: Callable[[str, str, int], None],
            timeout: float, interval: float = 2.0) -> dict:
     """Poll the run until it ends (or `timeout`); report each task's state when it changes."""
-    from orchestration.client import TERMINAL_RUN_STATES
-
-    import httpx
+    from orchestration.client import TERMINAL_RUN_STATES, AirflowUnreachable
 
     seen: dict[str, tuple[str, int]] = {}
     deadline = time.monotonic() + timeout
@@ -27,7 +25,7 @@ def follow(client, dag_id: str, run_id: str, on_change: Callable[[str, str, int]
         try:
             run = client.dag_run(dag_id, run_id)
             instances = client.task_instances(dag_id, run_id)
-        except httpx.TransportError:  # a busy API server: ask again at the next poll
+        except AirflowUnreachable:  # a busy API server: ask again at the next poll
             instances = []
         for ti in sorted(instances, key=lambda t: t.get("start_date") or "~"):
             state = (ti["state"] or "none", ti["try_number"])
@@ -60,7 +58,7 @@ def register(app: typer.Typer) -> None:
         import httpx
         from rich.console import Console
 
-        from orchestration.client import AirflowClient, AirflowError, AirflowRefused
+        from orchestration.client import AirflowClient, AirflowError, AirflowRefused, AirflowUnreachable
         from pinlake.settings import get_settings
 
         out, err = Console(), Console(stderr=True)
@@ -78,12 +76,12 @@ def register(app: typer.Typer) -> None:
                                on_change=lambda task, state, tries: out.print(
                                    f"  {task}: {state}" + (f" (try {tries})" if tries > 1 else "")))
                 _report(client, final, run_id, out, err)
+        except (AirflowUnreachable, httpx.HTTPError) as exc:
+            err.print(f"[red]error:[/red] Airflow is not reachable ({exc!r}); is the stack up (`pinlake up`)?")
+            raise typer.Exit(Exit.UNREACHABLE) from exc
         except AirflowError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(Exit.REFUSED if isinstance(exc, AirflowRefused) else Exit.FAILED) from exc
-        except httpx.HTTPError as exc:
-            err.print(f"[red]error:[/red] Airflow is not reachable ({exc!r}); is the stack up (`pinlake up`)?")
-            raise typer.Exit(Exit.UNREACHABLE) from exc
 
 
 def _airflow_command(app: typer.Typer) -> None:

@@ -40,14 +40,12 @@ def healthy(settings: Settings, timeout: float = 3.0) -> bool:
 
 def after_start(settings: Settings, timeout: float = 240.0) -> None:
     """Wait until pinlake's DAGs are parsed, create the lakehouse pool, unpause the DAGs."""
-    from orchestration.client import AirflowClient
-
-    import httpx
+    from orchestration.client import AirflowClient, AirflowUnreachable
 
     def parsed_or_failed() -> bool:
         try:
             return all(client.dag(d) for d in DAG_IDS) or bool(client.import_errors())
-        except httpx.TransportError:  # the API server is busy while the DAG processor starts
+        except AirflowUnreachable:  # the API server is busy while the DAG processor starts
             return False
 
     with AirflowClient.from_settings(settings) as client:

@@ -103,9 +103,7 @@ def run_dag(env: dict) -> None:
 def dag_runs(stack: ComposeProject) -> list[tuple[str, str]]:
     """Every medallion run Airflow remembers: (run id, state)."""
     with AirflowClient.from_settings(stack.host_settings()) as client:
-        response = client.request("GET", "/dags/medallion/dagRuns", params={"limit": 100})
-    assert response.status_code == 200, response.text
-    runs = response.json()["dag_runs"]
+        runs = client.dag_runs("medallion")
     return sorted((r["dag_run_id"], r["state"]) for r in runs)
 
 

@@ -108,9 +108,7 @@ def medallion_runs(settings) -> set[str]:
     from orchestration.client import AirflowClient
 
     with AirflowClient.from_settings(settings) as client:
-        response = client.request("GET", "/dags/medallion/dagRuns", params={"limit": 100})
-        assert response.status_code == 200, response.text
-        return {r["dag_run_id"] for r in response.json()["dag_runs"]}
+        return {r["dag_run_id"] for r in client.dag_runs("medallion")}
 
 
 def demo(env: dict) -> subprocess.CompletedProcess:
@@ -177,6 +175,13 @@ def test_demo_path_through_every_layer(tmp_path):
         for step in ("silver", "gold"):
             log = latest_task_log(settings, step)
             assert "up to date, nothing to do: spark-submit not run" in log and "Spark-Submit cmd" not in log, log[-3000:]
+        # The same log through the REST API, as `pinlake run` shows a failed task's.
+        from orchestration.client import AirflowClient
+
+        with AirflowClient.from_settings(settings) as client:
+            latest = max(client.dag_runs("medallion"), key=lambda r: r["run_after"])
+            api_log = "\n".join(client.task_log("medallion", latest["dag_run_id"], "silver", 1))
+        assert "up to date, nothing to do: spark-submit not run" in api_log, api_log[-3000:]
 
         # Poison straight to Kafka, past the API; the next DAG run (the second demo's) takes it.
         poison = send_poison(settings)

@@ -95,17 +95,18 @@ def test_log_lines_of_structured_and_plain_entries():
     ]
 
 
-def test_the_pool_body_is_what_airflow_takes_as_a_new_pool_and_as_a_patch():
-    """The body `ensure_pool` sends passes the server's own models: a POST's PoolBody, and a PATCH,
-    which Airflow validates as a whole pool (a body without include_deferred got a 422)."""
+def test_the_pool_bodies_are_what_airflow_takes_as_a_new_pool_and_as_a_patch():
+    """The official client's bodies, as sent, pass the server's own models: a POST's PoolBody, and
+    a PATCH, which Airflow validates as a whole pool (a body without include_deferred got a 422)."""
     from airflow.api_fastapi.core_api.datamodels.pools import BasePool, PoolBody, PoolPatchBody
 
     from orchestration.airflow_home import LAKEHOUSE_POOL
-    from orchestration.client import pool_body
+    from orchestration.client import pool_bodies
 
-    body = pool_body(LAKEHOUSE_POOL, 1, "one writer")
-    assert PoolBody.model_validate(body).pool == LAKEHOUSE_POOL
-    patch = PoolPatchBody.model_validate(body)
-    dumped = patch.model_dump(include=patch.model_fields_set, by_alias=True)
+    new, patch = pool_bodies(LAKEHOUSE_POOL, 1, "one writer")
+    assert PoolBody.model_validate(new.to_dict()).pool == LAKEHOUSE_POOL
+    sent = patch.to_dict()
+    server = PoolPatchBody.model_validate(sent)
+    dumped = server.model_dump(include=server.model_fields_set, by_alias=True)
     dumped["pool"] = dumped.pop("name", dumped.get("pool"))
     assert BasePool.model_validate(dumped).slots == 1
