@@ -161,10 +161,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics = IngestMetrics(sink.queue_length, lambda: sink.reachable)
         app.state.ingest = Ingest(settings, sink, metrics)
         sink.start()
+        gauges = asyncio.create_task(_refresh_every_second(metrics)) if metrics.shared else None
         try:
             yield
         finally:
+            if gauges is not None:
+                gauges.cancel()
             await sink.aclose(10.0)
+            metrics.retire()
 
     app = FastAPI(title="pinlake ingest", version="1", lifespan=lifespan,
                   description="Pinterest-style events in; Kafka acknowledges before the API does.")
@@ -179,6 +183,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_probes(app)
     install_openapi(app, secured=settings.api_key is not None)  # built at the first request: later routes too
     return app
+
+
+async def _refresh_every_second(metrics: IngestMetrics) -> None:
+    """Keep this worker's gauges current for a scrape answered by another worker."""
+    while True:
+        metrics.refresh()
+        await asyncio.sleep(1.0)
 
 
 def _add_probes(app: FastAPI) -> None:

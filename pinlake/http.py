@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def api(
     host: str = typer.Option(None, help="Address to bind; default PINLAKE_API_HOST."),
     port: int = typer.Option(None, help="Port; default PINLAKE_API_PORT."),
-    workers: int = typer.Option(1, help="uvicorn worker processes (each has its own producer)."),
+    workers: int = typer.Option(None, help="uvicorn worker processes, each with its own producer; default "
+                                           "PINLAKE_API_WORKERS. /metrics counts for all of them."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every request (costs throughput)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
@@ -40,6 +41,11 @@ def api(
     import uvicorn
 
     settings = get_settings()
+    workers = workers or settings.api_workers
+    if workers > 1:
+        from ingest.metrics import share_between_processes
+
+        share_between_processes(settings.run_dir / f"api-metrics-{port or settings.api_port}")
     uvicorn.run("pinlake.http:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, workers=workers, access_log=access_log,
                 log_level=log_level, timeout_graceful_shutdown=15)

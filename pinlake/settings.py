@@ -54,6 +54,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(1, ge=1, description="uvicorn worker processes of `pinlake api`; /metrics covers them all.")
     api_key: SecretStr | None = Field(None, description="When set, requests need X-API-Key.")
     api_max_body_bytes: int = Field(16 * 1024 * 1024, description="Largest request body; bigger gets 413.")
     api_max_record_bytes: int = Field(1_000_000, description="Largest single record (Kafka's message limit).")

@@ -1,6 +1,7 @@
 """The ingest API against a real broker: what a 200 means, and every refusal of contract section 2."""
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -167,3 +168,21 @@ def test_an_oversized_record_is_refused_with_413_naming_it(guarded):
     answer = guarded.post("/events", json=body, headers={"X-API-Key": KEY})
     assert answer.status_code == 413
     assert [(p["item"], p["type"]) for p in answer.json()["detail"]] == [(1, "too_large")]
+
+
+def test_metrics_count_the_requests_of_every_worker(kafka_settings, tmp_path):
+    """`pinlake api` with two workers: each scrape, whichever worker answers it, counts every request."""
+    settings = api_settings(kafka_settings, tmp_path, api_workers=2)
+    sent = 40
+    with running_api(settings) as url:
+        for _ in range(sent):  # a connection each, so that both workers take some
+            assert httpx.post(f"{url}/pin/", json=_pin(), timeout=30).status_code == 200
+        scrapes = [httpx.get(f"{url}/metrics", timeout=30).text for _ in range(8)]
+        pids = {path.stem.rsplit("_", 1)[-1] for path in (settings.run_dir / f"api-metrics-{settings.api_port}")
+                .glob("*.db")}
+    pattern = re.compile(r'^pinlake_ingest_requests_total\{route="pin",status="200"\} (\S+)$', re.M)
+    counted = [float(pattern.search(text).group(1)) for text in scrapes]
+    assert counted == [sent] * len(scrapes), counted
+    assert all('pinlake_ingest_records_total{type="pin"} 40.0' in text for text in scrapes)
+    assert all("pinlake_ingest_kafka_reachable 1.0" in text for text in scrapes)
+    assert len(pids) == 2, pids
