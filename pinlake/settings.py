@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     bronze_fail_on_data_loss: bool = Field(
         True, description="Stop the bronze stream when Kafka already deleted offsets it still needs."
     )
+    bronze_metrics_host: str = Field("127.0.0.1", description="Where the bronze stream serves /metrics.")
+    bronze_metrics_port: int = Field(8796, description="The bronze stream's /metrics port (lag, batches).")
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

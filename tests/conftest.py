@@ -35,6 +35,7 @@ def make_settings(data_root: Path, **overrides) -> Settings:
         kafka_controller_port=free_port(),
         api_port=free_port(),
         spark_server_port=free_port(),
+        bronze_metrics_port=free_port(),
         kafka_heap="384m",
         **overrides,
     )

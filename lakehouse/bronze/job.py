@@ -18,6 +18,7 @@ import sys
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse import tables
+from lakehouse.bronze.metrics import BronzeMetrics
 from lakehouse.bronze.schema import EVENT_TABLES, RAW_BYTES, TOPIC_TABLES
 from lakehouse.bronze.state import (
     Offsets,
@@ -136,16 +137,19 @@ def start(spark: SparkSession, settings: Settings, once: bool):
 
 
 class Heartbeat:
-    """Writes heartbeat.json: this driver is alive, and when its query last made progress."""
+    """Writes heartbeat.json: this driver is alive, and when its query last made progress; hands
+    the query's progress reports to the metrics."""
 
-    def __init__(self, settings: Settings, query):
-        self.settings, self.query = settings, query
+    def __init__(self, settings: Settings, query, metrics: BronzeMetrics | None = None):
+        self.settings, self.query, self.metrics = settings, query, metrics
         self.started_at = self.progress_at = now_iso()
         self.last_trigger = None
 
     def beat(self) -> None:
         """Record the query's state; progress = a new finished trigger, or idle waiting for data."""
         status, progress = self.query.status, self.query.lastProgress
+        if self.metrics is not None and progress and progress["batchId"] != self.metrics.last_batch:
+            self.metrics.observe(self.query.recentProgress)  # each batch since the last beat
         trigger = (progress["batchId"], progress["timestamp"]) if progress else None
         if trigger != self.last_trigger or status["message"].startswith("Waiting"):
             self.last_trigger, self.progress_at = trigger, now_iso()
@@ -193,7 +197,11 @@ def run(settings: Settings, once: bool = False) -> int:
     spark = get_spark("pinlake-bronze", settings.model_copy(update={"spark_master": master}), conf=SESSION_CONF)
     ensure_tables(spark, settings)
     query = start(spark, settings, once)
-    heart = Heartbeat(settings, query)
+    metrics = None
+    if not once:  # a run to catch up is short, and would compete for the service's port
+        metrics = BronzeMetrics(settings)
+        metrics.serve(settings.bronze_metrics_host, settings.bronze_metrics_port)
+    heart = Heartbeat(settings, query, metrics)
     try:
         while not query.awaitTermination(HEARTBEAT_SECONDS):
             if stop.signal:

@@ -21,5 +21,6 @@ BRONZE = Service(
     healthy=healthy,
     # Healthy after Spark's start and the first trigger: tens of seconds, more on a busy machine.
     start_timeout=300.0,
-    extra=lambda s: {"checkpoint": str(checkpoint_dir(s)), "trigger_seconds": s.bronze_trigger_seconds},
+    extra=lambda s: {"checkpoint": str(checkpoint_dir(s)), "trigger_seconds": s.bronze_trigger_seconds,
+                     "metrics": f"http://{s.bronze_metrics_host}:{s.bronze_metrics_port}/metrics"},
 )
