@@ -139,9 +139,10 @@ class AirflowClient:
         """One run: its state, dates, note."""
         return plain(self._call(f"run {run_id}", api.DagRunApi, "get_dag_run", dag_id, run_id))
 
-    def dag_runs(self, dag_id: str, limit: int = 100) -> list[dict]:
-        """The DAG's runs Airflow remembers (up to `limit`)."""
-        answer = self._call(f"runs of {dag_id}", api.DagRunApi, "get_dag_runs", dag_id, limit=limit)
+    def dag_runs(self, dag_id: str, limit: int = 100, newest_first: bool = False) -> list[dict]:
+        """The DAG's runs Airflow remembers (up to `limit`; with `newest_first`, the latest ones)."""
+        order = {"order_by": ["-run_after"]} if newest_first else {}
+        answer = self._call(f"runs of {dag_id}", api.DagRunApi, "get_dag_runs", dag_id, limit=limit, **order)
         return [plain(run) for run in answer.dag_runs]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
@@ -155,6 +156,22 @@ class AirflowClient:
                             try_number, full_content=True, accept="application/json")
         content = answer.content.actual_instance or []
         return [line for entry in content for line in log_lines(plain(entry) if hasattr(entry, "to_dict") else entry)]
+
+
+RUN_FIELDS = ("dag_run_id", "state", "run_type", "start_date", "end_date", "note")
+
+
+def latest_runs(settings: Settings, dag_id: str = "medallion", limit: int = 5, timeout: float = 5.0) -> dict:
+    """The DAG's latest runs for the dashboard, or why Airflow could not say."""
+    from orchestration.airflow_home import admin_password, api_url
+
+    try:
+        with AirflowClient(api_url(settings), settings.airflow_username, admin_password(settings),
+                           timeout=timeout) as client:
+            runs = client.dag_runs(dag_id, limit=limit, newest_first=True)
+    except (AirflowError, httpx.HTTPError) as exc:
+        return {"dag_id": dag_id, "runs": None, "error": str(exc).splitlines()[0][:300]}
+    return {"dag_id": dag_id, "runs": [{k: run.get(k) for k in RUN_FIELDS} for run in runs], "error": None}
 
 
 def plain(model) -> dict | None:

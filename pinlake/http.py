@@ -25,8 +25,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = ingest_app(settings)
     app.include_router(create_router(settings))
+    _add_pipeline(app, settings)
     mount_data_docs(app, settings)
     return app
+
+
+def _add_pipeline(app: FastAPI, settings: Settings) -> None:
+    @app.get("/dashboard/pipeline", tags=["serving"], summary="Bronze lag per topic and the DAG's latest runs")
+    def pipeline() -> dict:
+        """The bronze stream's lag (as `pinlake status` shows it) and the `medallion` DAG's latest
+        runs from Airflow's REST API; `error` says why runs are missing."""
+        from lakehouse.bronze.status import bronze_status
+        from orchestration.client import latest_runs
+
+        bronze = bronze_status(settings)
+        return {"bronze": {"healthy": bronze["healthy"], "last_batch_at": bronze["last_batch_at"],
+                           "topics": {topic: {"lag": entry["lag"], "last_rows_at": entry["last_rows_at"]}
+                                      for topic, entry in bronze["topics"].items()}},
+                "airflow": latest_runs(settings)}
 
 
 def api(

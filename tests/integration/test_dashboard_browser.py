@@ -31,5 +31,12 @@ def test_dashboard_shows_a_chart_for_each_gold_table(api_url):
         chart = dom.split(f'id="chart-{name}"', 1)[1].split('class="rows"', 1)[0]
         assert "main-svg" in chart, f"no chart drawn for {name}"
     assert "latest quality run" in dom and "gold published" in dom
+    # The pipeline panel: bronze lag per topic (from Kafka's end offsets; no bronze here, so all
+    # of it), and why there are no DAG runs to list (no Airflow runs beside this API).
+    pipeline = dom.split('id="pipeline"', 1)[1].split('id="grid"', 1)[0]
+    assert 'data-ready="true"' in pipeline.split(">", 1)[0]
+    for topic in ("pinterest.pin", "pinterest.geo", "pinterest.user"):
+        assert re.search(rf"bronze lag {re.escape(topic)}</b><span[^>]*>\d+ message\(s\)", pipeline), pipeline
+    assert "latest medallion runs: Airflow did not answer" in pipeline, pipeline
     shot = screenshot(f"{api_url}/dashboard", "dashboard.png")
     assert shot.stat().st_size > 50_000

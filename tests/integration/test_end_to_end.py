@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ingest.emulator import count_events, generate
@@ -182,6 +183,14 @@ def test_demo_path_through_every_layer(tmp_path):
             latest = max(client.dag_runs("medallion"), key=lambda r: r["run_after"])
             api_log = "\n".join(client.task_log("medallion", latest["dag_run_id"], "silver", 1))
         assert "up to date, nothing to do: spark-submit not run" in api_log, api_log[-3000:]
+        # The dashboard's pipeline panel lists the same runs, newest first, and bronze's lag.
+        from ingest.service import api_url
+
+        pipeline = httpx.get(f"{api_url(settings)}/dashboard/pipeline", timeout=60).json()
+        assert pipeline["airflow"]["error"] is None, pipeline
+        assert pipeline["airflow"]["runs"][0]["dag_run_id"] == latest["dag_run_id"]
+        assert pipeline["airflow"]["runs"][0]["state"] == "success"
+        assert all(isinstance(t["lag"], int) for t in pipeline["bronze"]["topics"].values()), pipeline
 
         # Poison straight to Kafka, past the API; the next DAG run (the second demo's) takes it.
         poison = send_poison(settings)
