@@ -14,15 +14,15 @@ WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: setup system browser docker venv jvm test test-cluster test-compose unit integration demo lock clean-venv help
+.PHONY: setup system browser docker venv jvm tools test test-cluster test-compose unit integration demo lock clean-venv help
 
 help:
 	@echo "make demo   set up, start the local stack, run the pipeline, print answers"
 	@echo "make test   set up and run the whole test suite"
-	@echo "make setup  only set up (system packages, Python venv, JVM artifacts)"
+	@echo "make setup  only set up (system packages, Python venv, JVM artifacts, Go tools)"
 	@echo "make unit   only the unit tests (no services)"
 
-setup: system venv jvm
+setup: system venv jvm tools
 
 # Java 17 and Maven from Debian's packages, only when they are missing.
 system:
@@ -68,6 +68,11 @@ venv: $(BIN)/.installed-$(LOCK_ID)
 
 jvm: venv
 	@$(BIN)/python -m pinlake.jvm
+
+# Tools that exist only as Go modules (pinlake/gotools.py: Prometheus' StatsD exporter, which
+# serves Airflow's metrics), built once into ~/.cache/pinlake/tools/<name>-<version>/.
+tools: venv
+	@$(BIN)/python -m pinlake.gotools
 
 test: setup browser docker
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -83,6 +83,11 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
+        # Airflow's metrics go to the StatsD exporter of `pinlake up` (orchestration/metrics.py).
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(settings.airflow_statsd_port),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         spark_conn_env(): spark_connection(settings.spark_master),
         "PATH": f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
     }

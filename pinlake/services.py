@@ -6,12 +6,13 @@ from pinlake.supervisor import Service
 
 
 def all_services() -> list[Service]:
-    """Kafka, the ingest API, the bronze stream, the Spark job server and Airflow; each area
-    defines its own Service."""
+    """Kafka, the ingest API, the bronze stream, the Spark job server, the exporter of Airflow's
+    metrics and Airflow; each area defines its own Service."""
     from ingest.service import API
     from lakehouse.bronze.service import BRONZE
     from lakehouse.jobserver import SPARK_SERVER
+    from orchestration.metrics import AIRFLOW_METRICS
     from orchestration.service import AIRFLOW
     from pinlake.kafka import KAFKA
 
-    return [KAFKA, API, BRONZE, SPARK_SERVER, AIRFLOW]
+    return [KAFKA, API, BRONZE, SPARK_SERVER, AIRFLOW_METRICS, AIRFLOW]

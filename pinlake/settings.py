@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     jvm_cache: Path = Field(
         Path.home() / ".cache" / "pinlake" / "jvm", description="Resolved JVM artifacts (outside git)."
     )
+    tools_cache: Path = Field(
+        Path.home() / ".cache" / "pinlake" / "tools", description="Tools built from Go modules (outside git)."
+    )
 
     kafka_bootstrap: str | None = Field(
         None, description="Kafka bootstrap servers; default the local broker, 127.0.0.1:<kafka_port>."
@@ -56,7 +59,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_workers: int = Field(1, ge=1, description="uvicorn worker processes of `pinlake api`; /metrics covers them all.")
+    api_workers: int = Field(1, ge=1, description="uvicorn workers of `pinlake api`; /metrics covers them all.")
     api_key: SecretStr | None = Field(None, description="When set, requests need X-API-Key.")
     api_max_body_bytes: int = Field(16 * 1024 * 1024, description="Largest request body; bigger gets 413.")
     api_max_record_bytes: int = Field(1_000_000, description="Largest single record (Kafka's message limit).")
@@ -69,6 +72,8 @@ class Settings(BaseSettings):
     airflow_port: int = Field(8080, description="The local Airflow API server and UI.")
     airflow_log_port: int = Field(8793, description="Airflow's worker log server (LocalExecutor).")
     airflow_trigger_log_port: int = Field(8794, description="Airflow's triggerer log server.")
+    airflow_statsd_port: int = Field(8125, description="UDP port Airflow sends its StatsD metrics to.")
+    airflow_metrics_port: int = Field(9102, description="Where Airflow's metrics are served for Prometheus.")
     airflow_parallelism: int = Field(2, ge=1, description="Airflow task slots; two cores: keep it low.")
     airflow_url: str | None = Field(
         None, description="Airflow's API for `pinlake run`; default the local one, http://<host>:<port>."
@@ -93,7 +98,7 @@ class Settings(BaseSettings):
         # kept as the text "none" (not None), so that child processes inherit it (child_env)
         return "none" if value is None or value.strip().lower() in ("", "none", "null") else value.strip()
 
-    @field_validator("data_root", "jvm_cache")
+    @field_validator("data_root", "jvm_cache", "tools_cache")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -36,6 +36,8 @@ def make_settings(data_root: Path, **overrides) -> Settings:
         api_port=free_port(),
         spark_server_port=free_port(),
         bronze_metrics_port=free_port(),
+        airflow_statsd_port=free_port(),
+        airflow_metrics_port=free_port(),
         kafka_heap="384m",
         **overrides,
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -191,6 +192,12 @@ def test_demo_path_through_every_layer(tmp_path):
         assert pipeline["airflow"]["runs"][0]["dag_run_id"] == latest["dag_run_id"]
         assert pipeline["airflow"]["runs"][0]["state"] == "success"
         assert all(isinstance(t["lag"], int) for t in pipeline["bronze"]["topics"].values()), pipeline
+        # Airflow's own metrics, through the StatsD exporter `pinlake up` started.
+        from orchestration.metrics import metrics_url
+
+        airflow_metrics = httpx.get(metrics_url(settings), timeout=60).text
+        assert re.search(r"^airflow_scheduler_heartbeat_total [1-9]", airflow_metrics, re.M), airflow_metrics[-3000:]
+        assert re.search(r"^airflow_\w*medallion\w* ", airflow_metrics, re.M), airflow_metrics[-3000:]
 
         # Poison straight to Kafka, past the API; the next DAG run (the second demo's) takes it.
         poison = send_poison(settings)
