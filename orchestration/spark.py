@@ -18,6 +18,7 @@ import os
 from datetime import timedelta
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk.exceptions import AirflowSkipException
 
 from lakehouse import jobserver
 from orchestration.airflow_home import LAKEHOUSE_POOL, SPARK_CONN_ID, spark_conn_env, spark_connection
@@ -67,7 +68,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         if self.up_to_date is not None and self.up_to_date(context):
             # Read from the Delta logs: an idle scheduled run costs no JVM start.
             self.log.info("%s is up to date, nothing to do: spark-submit not run", self.task_id)
-            return None
+            raise AirflowSkipException(f"{self.task_id} is up to date: nothing to do")
         settings = get_settings()
         if jobserver.answers(settings.spark_server):
             return self._on_server(settings.spark_server)
@@ -110,7 +111,7 @@ def spark_step(task_id: str, module: str, timeout: timedelta, args: list[str] | 
     """One table-writing Spark job: in the lakehouse pool, the run id as its first argument.
 
     `up_to_date`, a callable of the task's context, says when the job has nothing to do; the
-    step then succeeds without submitting it.
+    step then ends skipped without submitting it.
     """
     return LakehouseSparkSubmitOperator(
         task_id=task_id,

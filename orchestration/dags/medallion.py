@@ -15,7 +15,8 @@ Each Spark step is `spark-submit` of the job's file with the Airflow run id as i
 (it lands in `quality.results`). Every step is idempotent: a retry or a re-run over the same
 bronze leaves silver and gold as they were. A step whose tables are already up to date (read
 from the Delta logs: no bronze version left unprocessed; gold built from the current silver)
-succeeds without starting Spark, so an idle scheduled run costs seconds. The silver and gold
+ends **skipped** without starting Spark, so an idle scheduled run costs seconds; gold still
+runs after a skipped silver step, and publish is skipped when gold was (nothing changed). The silver and gold
 steps share the one-slot pool `pinlake_lakehouse` with the `maintenance` DAG, so
 OPTIMIZE/VACUUM never touches a table while this DAG writes it. One run at a time; no
 catch-up of missed intervals. Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`,
@@ -69,8 +70,9 @@ with DAG(
     silver = spark_step("silver", "lakehouse.silver.job", timeout=timedelta(minutes=60),
                         args=["{{ '--full-refresh' if params.full_refresh else '' }}"],
                         priority_weight=PRIORITY, up_to_date=silver_up_to_date)
+    # gold also runs after a silver step that was skipped: gold may be behind silver still
     gold = spark_step("gold", "lakehouse.gold.job", timeout=timedelta(minutes=45),
-                      priority_weight=PRIORITY, up_to_date=gold_up_to_date)
+                      priority_weight=PRIORITY, up_to_date=gold_up_to_date, trigger_rule="none_failed")
 
     @task(execution_timeout=timedelta(minutes=20), priority_weight=PRIORITY)
     def publish() -> dict[str, str]:

@@ -177,12 +177,15 @@ def test_demo_path_through_every_layer(tmp_path):
         for step in ("silver", "gold"):
             log = latest_task_log(settings, step)
             assert "up to date, nothing to do: spark-submit not run" in log and "Spark-Submit cmd" not in log, log[-3000:]
-        # The same log through the REST API, as `pinlake run` shows a failed task's.
+        # The same log through the REST API, as `pinlake run` shows a failed task's; with nothing
+        # to do, every step ended skipped (publish after gold).
         from orchestration.client import AirflowClient
 
         with AirflowClient.from_settings(settings) as client:
             latest = max(client.dag_runs("medallion"), key=lambda r: r["run_after"])
             api_log = "\n".join(client.task_log("medallion", latest["dag_run_id"], "silver", 1))
+            states = {ti["task_id"]: ti["state"] for ti in client.task_instances("medallion", latest["dag_run_id"])}
+        assert states == {"silver": "skipped", "gold": "skipped", "publish": "skipped"}, states
         assert "up to date, nothing to do: spark-submit not run" in api_log, api_log[-3000:]
         # The dashboard's pipeline panel lists the same runs, newest first, and bronze's lag.
         from ingest.service import api_url

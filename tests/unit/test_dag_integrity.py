@@ -30,7 +30,7 @@ print(json.dumps({
             "schedule": dag.schedule, "doc_md": dag.doc_md or "", "params": dict(dag.params),
             "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
             "tasks": {t.task_id: {
-                "retries": t.retries, "pool": t.pool,
+                "retries": t.retries, "pool": t.pool, "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
                 "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                 "application": getattr(t, "application", None),
                 "args": getattr(t, "application_args", None),
@@ -90,6 +90,9 @@ def test_medallion_is_silver_gold_publish_with_spark_jobs(bag):
         assert task["pool"] == LAKEHOUSE_POOL
     assert dag["schedule"] == "@hourly"
     assert dag["params"] == {"full_refresh": False}
+    # a skipped (up to date) silver step still lets gold look; a skipped gold skips publish
+    assert {t: dag["tasks"][t]["trigger_rule"] for t in ("silver", "gold", "publish")} == \
+        {"silver": "all_success", "gold": "none_failed", "publish": "all_success"}
 
 
 def test_maintenance_shares_the_lakehouse_pool(bag):
