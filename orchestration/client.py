@@ -4,10 +4,9 @@ manager's POST /auth/token, which is not part of the v2 API."""
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import urllib3
+from pydantic_core import to_jsonable_python
 from airflow_client import client as api
 from airflow_client.client.exceptions import ApiException, ForbiddenException, NotFoundException, UnauthorizedException
 
@@ -175,9 +174,14 @@ def latest_runs(settings: Settings, dag_id: str = "medallion", limit: int = 5, t
 
 
 def plain(model) -> dict | None:
-    """A response model as JSON values (enum members and datetimes as strings, additional
-    properties such as a log line's `level` merged in)."""
-    return None if model is None else json.loads(model.to_json())
+    """A response model as JSON values: every field, None ones too (the client's to_dict leaves
+    them out), enum members and datetimes as strings, additional properties such as a log
+    line's `level` merged in."""
+    if model is None:
+        return None
+    extra = getattr(model, "additional_properties", None) or {}
+    fields = model.model_dump(mode="json", by_alias=True, exclude={"additional_properties"})
+    return {**fields, **to_jsonable_python(extra)}
 
 
 def pool_bodies(name: str, slots: int, description: str) -> tuple[api.PoolBody, api.PoolPatchBody]:

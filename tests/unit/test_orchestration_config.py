@@ -113,3 +113,13 @@ def test_the_pool_bodies_are_what_airflow_takes_as_a_new_pool_and_as_a_patch():
     dumped = server.model_dump(include=server.model_fields_set, by_alias=True)
     dumped["pool"] = dumped.pop("name", dumped.get("pool"))
     assert BasePool.model_validate(dumped).slots == 1
+
+
+def test_answers_keep_fields_that_are_none_and_additional_properties():
+    """A task instance not scheduled yet has state None: the answer must still have the key."""
+    from airflow_client.client.models.structured_log_message import StructuredLogMessage
+
+    from orchestration.client import plain
+
+    entry = StructuredLogMessage.from_dict({"event": "started", "level": "info"})
+    assert plain(entry) == {"event": "started", "timestamp": None, "level": "info"}
