@@ -88,6 +88,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
         "AIRFLOW__METRICS__STATSD_PORT": str(settings.airflow_statsd_port),
         "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        # Tags (dag_id, task_id, pool_name, ...) as InfluxDB-style tags, which the exporter turns into labels.
+        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
         spark_conn_env(): spark_connection(settings.spark_master),
         "PATH": f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
     }

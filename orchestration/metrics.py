@@ -1,7 +1,7 @@
 """Airflow's metrics for Prometheus: Airflow sends StatsD (its `[metrics]` settings in
 orchestration/airflow_home.py), and Prometheus' StatsD exporter, a service of `pinlake up`,
 serves them at http://127.0.0.1:<airflow_metrics_port>/metrics (`airflow_` names: dots become
-underscores, timers become summaries).
+underscores, timers become summaries, and Airflow's tags, sent InfluxDB-style, become labels).
 """
 
 from __future__ import annotations

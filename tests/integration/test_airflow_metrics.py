@@ -15,9 +15,14 @@ from tests.conftest import make_settings, processes_of
 pytestmark = pytest.mark.integration
 
 
-def samples(settings) -> dict[str, float]:
+def scrape(settings) -> list:
+    """Every sample the exporter serves (the parser names a counter's samples `<name>_total`)."""
     text = httpx.get(metrics_url(settings), timeout=10).text
-    return {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def samples(settings) -> dict[str, float]:
+    return {s.name: s.value for s in scrape(settings)}
 
 
 def test_statsd_from_airflow_s_client_reaches_metrics(tmp_path):
@@ -29,11 +34,15 @@ def test_statsd_from_airflow_s_client_reaches_metrics(tmp_path):
         client.incr("scheduler_heartbeat", 3)
         client.gauge("executor.open_slots", 7)
         client.timing("dagrun.duration.success.medallion", 1500)
+        client.incr("ti.finish,dag_id=medallion,task_id=gold,state=success")  # Airflow's InfluxDB-style tags
         assert wait_until(lambda: samples(settings).get("airflow_scheduler_heartbeat_total") == 3, 30)
         seen = samples(settings)
         assert seen["airflow_executor_open_slots"] == 7
         assert seen["airflow_dagrun_duration_success_medallion_count"] == 1
         assert seen["airflow_dagrun_duration_success_medallion_sum"] == 1.5
+        finished = [s for s in scrape(settings) if s.name == "airflow_ti_finish_total"]
+        assert [(s.labels, s.value) for s in finished] == [
+            ({"dag_id": "medallion", "task_id": "gold", "state": "success"}, 1)]
     finally:
         supervisor.stop(AIRFLOW_METRICS)
     assert not processes_of(settings.data_root)

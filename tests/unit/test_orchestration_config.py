@@ -30,7 +30,8 @@ def test_airflow_lives_under_the_data_root_with_the_configured_ports(tmp_path):
                         airflow_statsd_port=18125)
     env = airflow_env(settings)
     assert (env["AIRFLOW__METRICS__STATSD_ON"], env["AIRFLOW__METRICS__STATSD_HOST"],
-            env["AIRFLOW__METRICS__STATSD_PORT"]) == ("True", "127.0.0.1", "18125")
+            env["AIRFLOW__METRICS__STATSD_PORT"], env["AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED"]) == \
+        ("True", "127.0.0.1", "18125", "True")
     assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(DAGS_FOLDER)
