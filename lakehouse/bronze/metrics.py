@@ -18,13 +18,18 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from lakehouse.bronze.state import offsets_file, read_json
-from lakehouse.bronze.status import kafka_end_offsets
+from lakehouse.bronze.status import partition_lags, positions
 from pinlake.settings import Settings
 
 log = logging.getLogger("pinlake.bronze")
 SECONDS_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 ROWS_BUCKETS = (0, 10, 100, 1_000, 10_000, 100_000, 500_000)
+
+
+def metrics_url(settings: Settings) -> str:
+    """Where this machine reaches the driver's /metrics (a wildcard bind is reached on loopback)."""
+    host = "127.0.0.1" if settings.bronze_metrics_host in ("0.0.0.0", "::", "") else settings.bronze_metrics_host
+    return f"http://{host}:{settings.bronze_metrics_port}/metrics"
 
 
 class PositionCollector(Collector):
@@ -34,21 +39,19 @@ class PositionCollector(Collector):
         self.settings = settings
 
     def collect(self):
-        progress = read_json(offsets_file(self.settings)) or {}
-        held = progress.get("offsets") or {}
-        ends = kafka_end_offsets(self.settings.bootstrap)
+        progress, held, ends = positions(self.settings)
         lag = GaugeMetricFamily("pinlake_bronze_lag_messages",
                                 "Kafka's end offset minus the next offset bronze holds.", labels=["topic", "partition"])
-        for topic, partitions in (ends or {}).items():
-            for partition, end in partitions.items():
-                lag.add_metric([topic, partition], max(0, end - held.get(topic, {}).get(partition, 0)))
+        for topic, partitions in partition_lags(held, ends or {}).items():
+            for partition, messages in partitions.items():
+                lag.add_metric([topic, partition], messages)
         yield lag
         reachable = GaugeMetricFamily("pinlake_bronze_kafka_reachable", "1 when the scrape read Kafka's end offsets.")
         reachable.add_metric([], float(ends is not None))
         yield reachable
         commit = GaugeMetricFamily("pinlake_bronze_last_commit_timestamp_seconds",
                                    "When the last micro-batch's Delta commits ended (Unix time).")
-        if progress.get("batch_at"):
+        if progress and progress.get("batch_at"):
             commit.add_metric([], datetime.fromisoformat(progress["batch_at"]).timestamp())
         yield commit
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from lakehouse.bronze.metrics import metrics_url
 from lakehouse.bronze.state import checkpoint_dir
 from lakehouse.bronze.status import healthy
 from pinlake.supervisor import Service
@@ -22,5 +23,5 @@ BRONZE = Service(
     # Healthy after Spark's start and the first trigger: tens of seconds, more on a busy machine.
     start_timeout=300.0,
     extra=lambda s: {"checkpoint": str(checkpoint_dir(s)), "trigger_seconds": s.bronze_trigger_seconds,
-                     "metrics": f"http://{s.bronze_metrics_host}:{s.bronze_metrics_port}/metrics"},
+                     "metrics": metrics_url(s)},
 )

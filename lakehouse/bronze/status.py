@@ -82,16 +82,28 @@ class _NoTopic:
     partitions: dict = {}
 
 
-def bronze_status(settings: Settings) -> dict:
-    """Per topic: Kafka's end, bronze's end (offsets summed over partitions), the lag; the last batch's time."""
+def positions(settings: Settings) -> tuple[dict | None, Offsets, Offsets | None]:
+    """offsets.json (None before the first batch), the next offset bronze holds per topic
+    partition (from that file, else from the tables), and Kafka's end offsets (None if down)."""
     progress = read_json(offsets_file(settings))
     held = progress["offsets"] if progress else held_from_tables(settings)
-    ends = kafka_end_offsets(settings.bootstrap)
+    return progress, held, kafka_end_offsets(settings.bootstrap)
+
+
+def partition_lags(held: Offsets, ends: Offsets) -> Offsets:
+    """Per topic and partition: Kafka's end minus the next offset bronze holds."""
+    return {topic: {p: max(0, end - held.get(topic, {}).get(p, 0)) for p, end in partitions.items()}
+            for topic, partitions in ends.items()}
+
+
+def bronze_status(settings: Settings) -> dict:
+    """Per topic: Kafka's end, bronze's end (offsets summed over partitions), the lag; the last batch's time."""
+    progress, held, ends = positions(settings)
+    lags = None if ends is None else partition_lags(held, ends)
     topics = {}
     for topic, name in TOPIC_TABLES.items():
         bronze_end = sum(held.get(topic, {}).values())
-        lag = None if ends is None else sum(max(0, end - held.get(topic, {}).get(p, 0))
-                                            for p, end in ends.get(topic, {}).items())
+        lag = None if lags is None else sum(lags.get(topic, {}).values())
         topics[topic] = {"table": name, "kafka_end": None if ends is None else sum(ends.get(topic, {}).values()),
                          "bronze_end": bronze_end, "lag": lag,
                          "last_rows_at": (progress or {}).get("last_rows_at", {}).get(topic)}

@@ -3,26 +3,19 @@ Prometheus text out. Airflow itself reporting through it is in tests/integration
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from statsd import StatsClient
 
 from orchestration.metrics import AIRFLOW_METRICS, metrics_url
 from pinlake.supervisor import Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
+from tests.prometheus import scrape
 
 pytestmark = pytest.mark.integration
 
 
-def scrape(settings) -> list:
-    """Every sample the exporter serves (the parser names a counter's samples `<name>_total`)."""
-    text = httpx.get(metrics_url(settings), timeout=10).text
-    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
-
-
 def samples(settings) -> dict[str, float]:
-    return {s.name: s.value for s in scrape(settings)}
+    return {s.name: s.value for s in scrape(metrics_url(settings))}
 
 
 def test_statsd_from_airflow_s_client_reaches_metrics(tmp_path):
@@ -40,7 +33,7 @@ def test_statsd_from_airflow_s_client_reaches_metrics(tmp_path):
         assert seen["airflow_executor_open_slots"] == 7
         assert seen["airflow_dagrun_duration_success_medallion_count"] == 1
         assert seen["airflow_dagrun_duration_success_medallion_sum"] == 1.5
-        finished = [s for s in scrape(settings) if s.name == "airflow_ti_finish_total"]
+        finished = [s for s in scrape(metrics_url(settings)) if s.name == "airflow_ti_finish_total"]
         assert [(s.labels, s.value) for s in finished] == [
             ({"dag_id": "medallion", "task_id": "gold", "state": "success"}, 1)]
     finally:

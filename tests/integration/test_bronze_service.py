@@ -4,28 +4,16 @@ import json
 import subprocess
 from datetime import datetime
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
+from lakehouse.bronze.metrics import metrics_url
 from lakehouse.bronze.service import BRONZE
 from lakehouse.bronze.status import bronze_status, healthy
 from pinlake.supervisor import Supervisor, wait_until
 from tests.integration.bronze_helpers import PINLAKE, env_of, fresh_stack, produce
+from tests.prometheus import scrape, value
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
-
-
-def _samples(metrics: str, name: str) -> list:
-    """The samples called `name` in a Prometheus text exposition."""
-    return [sample for family in text_string_to_metric_families(metrics) for sample in family.samples
-            if sample.name == name]
-
-
-def _sample(metrics: str, name: str) -> float | None:
-    """The value of an unlabelled sample, None when there is none."""
-    found = _samples(metrics, name)
-    return found[0].value if found else None
 
 
 def _lags(settings) -> dict:
@@ -49,18 +37,17 @@ def test_service_catches_up_and_status_shows_lag_and_last_batch(tmp_path):
             assert report["last_batch_at"] and report["healthy"]
 
             # The driver's /metrics: lag per partition, each micro-batch's rows and time, the last commit.
-            url = f"http://127.0.0.1:{settings.bronze_metrics_port}/metrics"
-            assert wait_until(lambda: _sample(httpx.get(url, timeout=30).text, "pinlake_bronze_batch_rows_sum")
-                              == 180, 60, interval=1)
-            metrics = httpx.get(url, timeout=30).text
+            url = metrics_url(settings)
+            assert wait_until(lambda: value(scrape(url), "pinlake_bronze_batch_rows_sum") == 180, 60, interval=1)
+            metrics = scrape(url)
             lags = {(s.labels["topic"], s.labels["partition"]): s.value
-                    for s in _samples(metrics, "pinlake_bronze_lag_messages")}
+                    for s in metrics if s.name == "pinlake_bronze_lag_messages"}
             assert lags == {(topic, str(p)): 0 for topic in ("pinterest.pin", "pinterest.geo", "pinterest.user")
                             for p in range(settings.kafka_partitions)}, metrics
-            assert _sample(metrics, "pinlake_bronze_batch_seconds_count") >= 1
-            assert _sample(metrics, "pinlake_bronze_kafka_reachable") == 1
+            assert value(metrics, "pinlake_bronze_batch_seconds_count") >= 1
+            assert value(metrics, "pinlake_bronze_kafka_reachable") == 1
             committed = datetime.fromisoformat(report["last_batch_at"]).timestamp()
-            assert _sample(metrics, "pinlake_bronze_last_commit_timestamp_seconds") >= committed
+            assert value(metrics, "pinlake_bronze_last_commit_timestamp_seconds") >= committed
 
             shown = subprocess.run([*PINLAKE, "status", "--json"], env=env_of(settings), capture_output=True,
                                    text=True, timeout=120)

@@ -195,9 +195,10 @@ def test_demo_path_through_every_layer(tmp_path):
         assert pipeline["airflow"]["runs"][0]["state"] == "success"
         assert all(isinstance(t["lag"], int) for t in pipeline["bronze"]["topics"].values()), pipeline
         # Airflow's own metrics, through the StatsD exporter `pinlake up` started.
-        from tests.integration.test_airflow_metrics import scrape
+        from orchestration.metrics import metrics_url
+        from tests.prometheus import scrape
 
-        airflow_metrics = scrape(settings)
+        airflow_metrics = scrape(metrics_url(settings))
         assert any(s.name == "airflow_scheduler_heartbeat_total" and s.value > 0 for s in airflow_metrics)
         of_medallion = {s.name for s in airflow_metrics if s.labels.get("dag_id") == "medallion"}
         assert of_medallion, sorted({s.name for s in airflow_metrics})  # e.g. its runs' durations
