@@ -1,5 +1,6 @@
-# The pinlake image: Python 3.11, a Java 17 runtime, the pinned JVM artifacts and the runtime
-# Python packages (requirements/runtime.txt: no test tools). The API, the bronze stream, the
+# The pinlake image: Python 3.11, a Java 17 runtime, the pinned JVM artifacts, the pinned browser
+# assets (pinlake/web_assets.txt: /docs, /redoc and the Data Docs work offline) and the runtime Python
+# packages (requirements/runtime.txt: no test tools). The API, the bronze stream, the
 # emulator, Airflow and the optional Spark cluster all run from it, as the non-root user
 # `pinlake` (uid 50000), with the same `pinlake` commands as the local stack.
 #
@@ -15,7 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PINLAKE_DATA_ROOT=/data \
-    PINLAKE_JVM_CACHE=/opt/pinlake-jvm
+    PINLAKE_JVM_CACHE=/opt/pinlake-jvm \
+    PINLAKE_WEB_CACHE=/opt/pinlake-web
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps tini \
@@ -35,8 +37,19 @@ RUN apt-get update \
 COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/artifacts.txt pinlake/
 RUN PYTHONPATH=/opt/pinlake python -m pinlake.jvm
 
+# Fetch the pinned browser assets with npm, which only this stage needs.
+FROM base AS web
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+COPY pinlake/__init__.py pinlake/settings.py pinlake/web.py pinlake/web_assets.txt pinlake/
+RUN PYTHONPATH=/opt/pinlake python -m pinlake.web
+
 FROM base
 COPY --from=jvm /opt/pinlake-jvm /opt/pinlake-jvm
+COPY --from=web /opt/pinlake-web /opt/pinlake-web
 COPY . .
 # pinlake itself is installed as a package (its dependencies are the runtime set above). /data
 # holds everything the stack writes; /opt/airflow-auth the Airflow passwords file. Both belong

@@ -1,8 +1,9 @@
 # pinlake: `make demo` runs the main job on the local stack; `make test` runs the whole suite.
 # Both set everything up first: Debian packages (Java 17, Maven) when missing, Python packages
-# at the versions (and hashes) pinned in requirements/lock.txt, and the JVM artifacts pinned in
-# pinlake/artifacts.txt. Downloads land in caches outside the clone (~/.cache/pinlake), so a
-# second set-up, even from a fresh clone, downloads nothing.
+# at the versions (and hashes) pinned in requirements/lock.txt, the JVM artifacts pinned in
+# pinlake/artifacts.txt and the browser assets pinned in pinlake/web_assets.txt. Downloads land
+# in caches outside the clone (~/.cache/pinlake), so a second set-up, even from a fresh clone,
+# downloads nothing.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -14,21 +15,24 @@ WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: setup system browser docker venv jvm tools test test-cluster test-compose unit integration demo lock clean-venv help
+.PHONY: setup system browser docker venv jvm tools web test test-cluster test-compose unit integration demo lock clean-venv help
 
 help:
 	@echo "make demo   set up, start the local stack, run the pipeline, print answers"
 	@echo "make test   set up and run the whole test suite"
-	@echo "make setup  only set up (system packages, Python venv, JVM artifacts, Go tools)"
+	@echo "make setup  only set up (system packages, Python venv, JVM artifacts, Go tools, browser assets)"
 	@echo "make unit   only the unit tests (no services)"
 
-setup: system venv jvm tools
+setup: system venv jvm tools web
 
-# Java 17 and Maven from Debian's packages, only when they are missing.
+# Java 17, Maven and npm from Debian's packages, only when they are missing.
 system:
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  echo "installing Java 17 and Maven from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven; }
+	@command -v npm >/dev/null || { \
+	  echo "installing npm from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	@command -v $(PYTHON) >/dev/null || { echo "pinlake needs $(PYTHON) on PATH"; exit 1; }
 
 # Headless Chromium from Debian's packages, for the tests that look at pages as a person would.
@@ -73,6 +77,11 @@ jvm: venv
 # serves Airflow's metrics), built once into ~/.cache/pinlake/tools/<name>-<version>/.
 tools: venv
 	@$(BIN)/python -m pinlake.gotools
+
+# The browser assets pinned in pinlake/web_assets.txt (pinlake/web.py: Swagger UI, ReDoc, the
+# Data Docs' scripts), fetched once with `npm pack` into ~/.cache/pinlake/web/.
+web: venv
+	@$(BIN)/python -m pinlake.web
 
 test: setup browser docker
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 
 from ingest.metrics import IngestMetrics
 from ingest.models import EVENT_TYPES
-from ingest.openapi import BATCH_BODY, ERROR_RESPONSES, RECORD_BODY, install_openapi
+from ingest.openapi import BATCH_BODY, ERROR_RESPONSES, RECORD_BODY, install_docs, install_openapi
 from ingest.producer import KafkaSink, Unavailable
 from ingest.validation import Invalid, Message, parse_batch, parse_record
 from pinlake.settings import Settings, get_settings
@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sink.aclose(10.0)
             metrics.retire()
 
-    app = FastAPI(title="pinlake ingest", version="1", lifespan=lifespan,
+    app = FastAPI(title="pinlake ingest", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Pinterest-style events in; Kafka acknowledges before the API does.")
     app.add_middleware(IngestLane)
     for kind in EVENT_TYPES:
@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.post("/events/", include_in_schema=False)(_endpoint("events"))
     _add_probes(app)
     install_openapi(app, secured=settings.api_key is not None)  # built at the first request: later routes too
+    install_docs(app, settings.web_cache)
     return app
 
 

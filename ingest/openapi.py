@@ -6,7 +6,11 @@ are declared here and the models are added to the document's components.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
@@ -72,3 +76,31 @@ def install_openapi(app: FastAPI, secured: bool) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_docs(app: FastAPI, web_cache: Path) -> None:
+    """/docs (Swagger UI) and /redoc from the pinned copies under /assets: no CDN, no internet."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    from pinlake import web
+
+    try:
+        web.require(web_cache)
+    except web.WebAssetsMissing as exc:  # the API itself works without them: say so, and go on
+        logging.getLogger(__name__).warning("/docs, /redoc and the Data Docs will not render: %s", exc)
+    app.mount(web.URL_PREFIX, StaticFiles(directory=web_cache, check_dir=False), name="assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - Swagger UI",
+                                   swagger_js_url=web.url("swagger-ui-dist", "swagger-ui-bundle.js"),
+                                   swagger_css_url=web.url("swagger-ui-dist", "swagger-ui.css"),
+                                   swagger_favicon_url=web.url("swagger-ui-dist", "favicon-32x32.png"))
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} - ReDoc",
+                              redoc_js_url=web.url("redoc", "bundles/redoc.standalone.js"),
+                              redoc_favicon_url=web.url("swagger-ui-dist", "favicon-32x32.png"),
+                              with_google_fonts=False)

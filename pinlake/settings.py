@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     tools_cache: Path = Field(
         Path.home() / ".cache" / "pinlake" / "tools", description="Tools built from Go modules (outside git)."
     )
+    web_cache: Path = Field(
+        Path.home() / ".cache" / "pinlake" / "web", description="Fetched browser assets (outside git)."
+    )
 
     kafka_bootstrap: str | None = Field(
         None, description="Kafka bootstrap servers; default the local broker, 127.0.0.1:<kafka_port>."
@@ -98,7 +101,7 @@ class Settings(BaseSettings):
         # kept as the text "none" (not None), so that child processes inherit it (child_env)
         return "none" if value is None or value.strip().lower() in ("", "none", "null") else value.strip()
 
-    @field_validator("data_root", "jvm_cache", "tools_cache")
+    @field_validator("data_root", "jvm_cache", "tools_cache", "web_cache")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
-import json
 import re
+import shutil
 import threading
+import time
 from pathlib import Path
 
 from pinlake.settings import Settings
@@ -68,15 +68,89 @@ def build_data_docs(settings: Settings) -> Path:
     # Register every suite, so the site lists each one even before its first validation.
     for suite in all_suites():
         context.suites.add_or_update(suite)
+    started = time.time()
     context.build_data_docs(site_names=[_SITE])
-    add_offline_index(settings)
+    localize(settings, since=started)
     return index_path(settings)
 
 
 def render_validations(settings: Settings, identifiers: list) -> None:
     """Render the pages of these validation results and suites, and the index, in one site build."""
+    started = time.time()
     gx_context(settings).build_data_docs(site_names=[_SITE], resource_identifiers=identifiers)
-    add_offline_index(settings)
+    localize(settings, since=started)
+
+
+# What GX's page templates load from public CDNs -> the pinned package file that is the same
+# script or style (pinlake/web_assets.txt; popper's and bootstrap's are byte for byte the files their
+# integrity attributes name). Each page is pointed at copies inside the site, so that it works
+# offline, from the API or opened as a file.
+CDN_COPIES = {
+    "https://code.jquery.com/jquery-3.7.1.min.js": ("jquery", "dist/jquery.min.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js":
+        ("popper.js", "dist/umd/popper.min.js"),
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css":
+        ("bootstrap", "dist/css/bootstrap.min.css"),
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": ("bootstrap", "dist/js/bootstrap.min.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
+        ("bootstrap-datepicker", "dist/css/bootstrap-datepicker.min.css"),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
+        ("bootstrap-datepicker", "dist/js/bootstrap-datepicker.min.js"),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css":
+        ("bootstrap-table", "dist/bootstrap-table.min.css"),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js":
+        ("bootstrap-table", "dist/bootstrap-table.min.js"),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js":
+        ("bootstrap-table", "dist/extensions/filter-control/bootstrap-table-filter-control.min.js"),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css":
+        ("bootstrap-table", "dist/extensions/filter-control/bootstrap-table-filter-control.css"),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css":
+        ("bootstrap-table", "dist/extensions/filter-control/bootstrap-table-filter-control.min.css"),
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css":
+        ("@forevolve/bootstrap-dark", "dist/css/bootstrap-prefers-dark.css"),
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css":
+        ("@fortawesome/fontawesome-free", "css/all.min.css"),
+    "https://cdn.jsdelivr.net/npm/vega@5": ("vega", "build/vega.min.js"),
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": ("vega-lite", "build/vega-lite.min.js"),
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": ("vega-embed", "build/vega-embed.min.js"),
+}
+_VENDOR = Path("static") / "vendor"
+_CDN_URL = re.compile("|".join(re.escape(f'"{url}"') for url in sorted(CDN_COPIES, key=len, reverse=True)))
+# GX's logo, fetched from its web-assets bucket with the context's id in the query: the site has the image.
+_GX_IMAGE = re.compile(r'src="https://great-expectations-web-assets\.[^"/]+/([\w.-]+)(?:\?[^"]*)?"')
+
+
+def _vendor(settings: Settings) -> None:
+    """Copy the pinned packages the pages use into the site (once per version)."""
+    from pinlake import web
+
+    cache, packages = web.require(settings.web_cache), web.pinned()
+    for name in sorted({name for name, _ in CDN_COPIES.values()}):
+        package = packages[name]
+        target = docs_dir(settings) / _VENDOR / package.spec
+        if not target.exists():
+            shutil.copytree(web.package_dir(package, cache), target, ignore=shutil.ignore_patterns(web.COMPLETE_MARKER))
+
+
+def localize(settings: Settings, since: float) -> None:
+    """Point the pages written since `since` at the site's own copies of their scripts and styles."""
+    from pinlake import web
+
+    _vendor(settings)
+    site, packages = docs_dir(settings), web.pinned()
+    for page in site.rglob("*.html"):
+        if page.stat().st_mtime < since - 1:
+            continue
+        depth = "../" * (len(page.relative_to(site).parts) - 1)
+
+        def local(match: re.Match) -> str:
+            name, path = CDN_COPIES[match.group(0).strip('"')]
+            return f'"{depth}{_VENDOR.as_posix()}/{packages[name].spec}/{path}"'
+
+        text = page.read_text()
+        localized = _GX_IMAGE.sub(rf'src="{depth}static/images/\1"', _CDN_URL.sub(local, text))
+        if localized != text:
+            page.write_text(localized)
 
 
 def _data_docs_files(folder: Path):
@@ -91,57 +165,6 @@ def _data_docs_files(folder: Path):
 
     # check_dir=False: the site appears after the first validation, maybe after the API started.
     return DataDocsFiles(directory=folder, html=True, check_dir=False)
-
-
-# GX's index draws its tables with jQuery and bootstrap-table from public CDNs; offline (a
-# container without internet, this machine) the page shows no suite at all. This block lists
-# them in plain HTML, and hides itself when the CDN scripts did load.
-_OFFLINE_START, _OFFLINE_END = "<!-- pinlake-offline-index -->", "<!-- /pinlake-offline-index -->"
-_HIDE_WHEN_ONLINE = ("<script>if (window.jQuery && window.jQuery.fn.bootstrapTable) "
-                     "{document.getElementById('pinlake-offline-index').style.display = 'none';}</script>")
-_RUNS_SHOWN = 10
-_STATUS = {True: '<b style="color: #1a7f37">passed</b>', False: '<b style="color: #cf222e">failed</b>'}
-
-
-def _validations(settings: Settings, suite_dir: Path) -> list[tuple[str, str, bool | None]]:
-    """(href, label, success) of a suite's latest validation pages, newest first."""
-    site, store = docs_dir(settings), gx_root(settings) / "gx" / "uncommitted" / "validations"
-    pages = sorted(suite_dir.glob("*/*/*.html"), key=lambda p: p.parent.name, reverse=True)
-    found = []
-    for page in pages[:_RUNS_SHOWN]:
-        relative = page.relative_to(site / "validations")
-        stored = (store / relative).with_suffix(".json")
-        success = json.loads(stored.read_text()).get("success") if stored.exists() else None
-        found.append((str(page.relative_to(site)), f"run {page.parent.parent.name} at {page.parent.name}", success))
-    return found
-
-
-def _offline_block(settings: Settings) -> str:
-    site = docs_dir(settings)
-    items = []
-    for page in sorted((site / "expectations").glob("*/*.html")):
-        suite = f"{page.parent.name}.{page.stem}"
-        runs = "".join(
-            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a> '
-            f'{_STATUS.get(ok, "")}</li>'
-            for href, label, ok in _validations(settings, site / "validations" / page.parent.name / page.stem))
-        items.append(f'<li class="pinlake-suite"><a href="{html.escape(str(page.relative_to(site)))}">'
-                     f'{html.escape(suite)}</a><ul>{runs}</ul></li>')
-    return (f'{_OFFLINE_START}<div id="pinlake-offline-index" style="padding: 1em 3em; font-family: sans-serif">'
-            '<h2>pinlake quality: expectation suites and latest validations</h2>'
-            '<p style="color: #666">Plain view (GX\'s interactive tables load their scripts from the '
-            f'internet).</p><ul>{"".join(items)}</ul></div>{_OFFLINE_END}')
-
-
-def add_offline_index(settings: Settings) -> None:
-    """Add (or refresh) the plain-HTML list of suites and validations to the site's index."""
-    index = index_path(settings)
-    if not index.exists():
-        return
-    page = re.sub(f"{re.escape(_OFFLINE_START)}.*?{re.escape(_OFFLINE_END)}", "", index.read_text(),
-                  flags=re.S).replace(_HIDE_WHEN_ONLINE, "")
-    page = page.replace("<body>", f"<body>{_offline_block(settings)}", 1)
-    index.write_text(page.replace("</body>", f"{_HIDE_WHEN_ONLINE}</body>", 1))
 
 
 def mount_data_docs(app, settings: Settings) -> None:

@@ -12,10 +12,12 @@ import pytest
 from tests import PROJECT_ROOT
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-# No background traffic: the machine's network reaches only package registries.
+# No network beyond this machine: every request but those to 127.0.0.1 goes to a proxy that is
+# not there (loopback bypasses a proxy), so a page that needs the internet shows it; and no
+# background traffic.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--window-size=1400,2400"]
+         "--proxy-server=http://127.0.0.1:9", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--hide-scrollbars", "--window-size=1400,2400"]
 
 
 def chromium() -> str:

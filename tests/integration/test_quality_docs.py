@@ -1,5 +1,6 @@
-"""The Data Docs site, as the real API serves it under /quality/, lists every suite in headless Chromium;
-a job's gates render their pages once, at the end of the job's `docs_once` block."""
+"""The Data Docs site, as the real API serves it under /quality/, lists every suite in headless Chromium
+with no network (its scripts are the site's own copies), as do the API's /docs and /redoc; a job's gates
+render their pages once, at the end of the job's `docs_once` block."""
 
 from __future__ import annotations
 
@@ -60,21 +61,44 @@ def api_url(docs_settings):
 def test_the_api_serves_the_site_and_its_pages(api_url):
     index = httpx.get(f"{api_url}/quality/", timeout=10)
     assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
-    links = re.findall(r'href="(validations/[^"]+\.html)"', index.text)
+    links = re.findall(r"'_table_row_link_path': '(validations/[^']+\.html)'", index.text)  # the index's rows
     assert any("/silver/geo/docs-run/" in link for link in links)
     page = httpx.get(f"{api_url}/quality/{links[0]}", timeout=10)
     assert page.status_code == 200 and "docs-run" in page.text
     assert httpx.get(f"{api_url}/quality/expectations/gold/users_joined_by_year.html", timeout=10).status_code == 200
 
 
-def test_every_suite_is_listed_in_chromium(api_url):
+def _table(dom: str, table_class: str) -> tuple[list[str], str]:
+    """The rows bootstrap-table drew (it numbers them: `data-index`) in the index table of that class,
+    and what its pager says ("Showing 1 to 10 of 12 rows")."""
+    table, _, rest = dom.split(table_class, 1)[1].partition("</table>")
+    pager = re.search(r'class="pagination-info">\s*([^<]*?)\s*</span>', rest)
+    return re.findall(r'<tr class="clickable-row"[^>]* data-index="\d+">.*?</tr>', table, re.S), \
+        pager.group(1) if pager else ""
+
+
+def test_every_suite_is_listed_in_chromium_without_the_internet(api_url):
     dom = dom_after_scripts(f"{api_url}/quality/")
-    listed = set(re.findall(r'<li class="pinlake-suite"><a href="[^"]+">([\w.]+)</a>', dom))
-    assert listed == {spec.name for spec in catalog.gated()}
+    suites, pager = _table(dom, "ge-index-page-expectation_suites-table")
+    listed = {m for row in suites for m in re.findall(r'<td[^>]*>([a-z]+\.\w+)</td>', row)}
+    gated = {spec.name for spec in catalog.gated()}
+    assert len(listed) == min(10, len(gated)) and listed <= gated, suites[:2]  # the first page of ten
+    assert pager == f"Showing 1 to {len(listed)} of {len(gated)} rows"
     # the failing validation is shown as failed, the passing one as passed
-    assert re.search(r"silver/geo/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>failed</b>", dom)
-    assert re.search(r"silver/users/docs-run/[^\"]+\">run docs-run at [^<]+</a> <b[^>]*>passed</b>", dom)
+    validations = {re.search(r'data-href="validations/(\w+/\w+)/docs-run/', row).group(1): row
+                   for row in _table(dom, "ge-index-page-validation-results-table")[0]}
+    assert "ge-failed-icon" in validations["silver/geo"] and "ge-success-icon" in validations["silver/users"]
     screenshot(f"{api_url}/quality/", "quality-data-docs.png")
+
+
+def test_api_docs_render_without_the_internet(api_url):
+    """Both pages arrive as a script tag and an empty element: what shows was drawn by the scripts."""
+    swagger = dom_after_scripts(f"{api_url}/docs")
+    redoc = dom_after_scripts(f"{api_url}/redoc")
+    assert re.search(r'<h1[^>]*>pinlake ingest', redoc), redoc[:2000]
+    for path in ("/pin/", "/geo/", "/user/", "/events"):
+        assert f'class="opblock-summary-path" data-path="{path}"' in swagger, path
+        assert re.search(rf'http-verb post">post</span><span[^>]*>{re.escape(path)}</span>', redoc), path
 
 
 def _rendered(settings, run: str) -> set[str]:
