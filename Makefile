@@ -94,7 +94,7 @@ test-cluster: setup
 test-compose: setup docker
 	$(BIN)/python -m pytest -m compose $(PYTEST_ARGS)
 
-unit: venv
+unit: venv web
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 integration: setup browser

@@ -15,9 +15,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _plotly_js() -> Path:
-    import plotly
+    """plotly.js from the pinned browser assets (pinlake/web_assets.txt)."""
+    from pinlake import web
 
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return web.package_dir(web.pinned()["plotly.js-dist-min"], web.require()) / "plotly.min.js"
 
 
 def page(lakehouse: Lakehouse, table: str, limit: int, offset: int) -> dict:

@@ -59,6 +59,7 @@ def test_the_runtime_set_leaves_the_development_tools_out():
     dev = {canonicalize_name(Requirement(text).name) for text in project()["optional-dependencies"]["dev"]}
     assert dev & set(runtime) == set()
     assert {"apache-airflow", "apache-airflow-client", "pyspark", "fastapi"} <= set(runtime)
+    assert "plotly" not in runtime  # the dashboard's plotly.js is a pinned browser asset (pinlake/web_assets.txt)
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert "pip install -r requirements/runtime.txt" in dockerfile
     assert "-e ." not in dockerfile, "the image installs the package itself, not a link to its sources"
