@@ -144,6 +144,12 @@ class AirflowClient:
         answer = self._call(f"runs of {dag_id}", api.DagRunApi, "get_dag_runs", dag_id, limit=limit, **order)
         return [plain(run) for run in answer.dag_runs]
 
+    def asset_events(self, source_dag_id: str, source_run_id: str) -> list[dict]:
+        """The asset events a run's tasks recorded, each with the runs it triggered (`created_dagruns`)."""
+        answer = self._call(f"asset events of {source_run_id}", api.AssetApi, "get_asset_events",
+                            source_dag_id=source_dag_id, source_run_id=source_run_id, limit=100)
+        return [plain(event) for event in answer.asset_events]
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         """The run's task instances (task_id, state, try_number, ...)."""
         answer = self._call(f"tasks of {run_id}", api.TaskInstanceApi, "get_task_instances", dag_id, run_id)

@@ -1,4 +1,5 @@
-"""The `pinlake run` command: trigger `medallion` through Airflow's REST API and follow it."""
+"""The `pinlake run` command: trigger `medallion` through Airflow's REST API and follow it, and
+the `publish` run its gold assets trigger."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 from pinlake.exits import Exit
 
 DAG_ID = "medallion"
+PUBLISH_DAG_ID = "publish"  # scheduled on the gold assets (orchestration/dags/publish.py)
 LOG_TAIL_LINES = 40
 
 
@@ -37,6 +39,25 @@ def follow(client, dag_id: str, run_id: str, on_change: Callable[[str, str, int]
         time.sleep(interval)
 
 
+def triggered_run(client, dag_id: str, run_id: str, target: str, timeout: float, interval: float = 2.0) -> str | None:
+    """The run of `target` that the asset events of `dag_id`'s run `run_id` created, once the
+    scheduler has created it (None when it has not within `timeout`)."""
+    from orchestration.client import AirflowUnreachable
+    from pinlake.supervisor import wait_until
+
+    found: list[str] = []
+
+    def created() -> bool:
+        try:
+            events = client.asset_events(dag_id, run_id)
+        except AirflowUnreachable:
+            return False
+        found[:] = sorted({r["run_id"] for e in events for r in e["created_dagruns"] if r["dag_id"] == target})
+        return bool(found)
+
+    return found[-1] if wait_until(created, timeout, interval) else None
+
+
 def failed_tasks(client, dag_id: str, run_id: str) -> list[dict]:
     """The run's task instances that failed (upstream_failed ones are only their consequence)."""
     return [ti for ti in client.task_instances(dag_id, run_id) if ti["state"] == "failed"]
@@ -54,7 +75,8 @@ def register(app: typer.Typer) -> None:
                                           help="Rebuild silver and the quarantine from all of bronze (after a "
                                                "cleaning rule changed); gold follows."),
     ) -> None:
-        """Trigger the `medallion` DAG (silver -> gold -> publish) through Airflow's REST API."""
+        """Trigger the `medallion` DAG (silver -> gold) through Airflow's REST API; with --wait, follow
+        it and then the `publish` run (Data Docs, DuckDB file) that its gold assets trigger."""
         import httpx
         from rich.console import Console
 
@@ -72,10 +94,20 @@ def register(app: typer.Typer) -> None:
                 if not wait:
                     out.print(f"follow it in {client.base_url} or with `pinlake run --wait` next time")
                     return
-                final = follow(client, DAG_ID, run_id, timeout=timeout,
-                               on_change=lambda task, state, tries: out.print(
-                                   f"  {task}: {state}" + (f" (try {tries})" if tries > 1 else "")))
-                _report(client, final, run_id, out, err)
+                deadline = time.monotonic() + timeout
+                _follow_and_report(client, DAG_ID, run_id, deadline, out, err)
+                gold = {ti["task_id"]: ti["state"] for ti in client.task_instances(DAG_ID, run_id)}.get("gold")
+                if gold != "success":
+                    out.print(f"gold {gold}: nothing new to publish")
+                    return
+                out.print(f"waiting for the [bold]{PUBLISH_DAG_ID}[/bold] run that the gold assets trigger")
+                published = triggered_run(client, DAG_ID, run_id, PUBLISH_DAG_ID,
+                                          timeout=max(deadline - time.monotonic(), 0.0))
+                if published is None:
+                    err.print(f"[yellow]no {PUBLISH_DAG_ID} run was triggered by the gold assets of {run_id} "
+                              f"at the timeout; is the {PUBLISH_DAG_ID} DAG paused?[/yellow]")
+                    raise typer.Exit(Exit.TIMEOUT)
+                _follow_and_report(client, PUBLISH_DAG_ID, published, deadline, out, err)
         except (AirflowUnreachable, httpx.HTTPError) as exc:
             err.print(f"[red]error:[/red] Airflow is not reachable ({exc!r}); is the stack up (`pinlake up`)?")
             raise typer.Exit(Exit.UNREACHABLE) from exc
@@ -98,18 +130,22 @@ def _airflow_command(app: typer.Typer) -> None:
         os.execve(str(bin_dir() / "airflow"), ["airflow", *ctx.args], env)
 
 
-def _report(client, final: dict, run_id: str, out, err) -> None:
-    """Print how the run ended; exit 1 with the failed task's log tail, 4 when it did not end in time."""
+def _follow_and_report(client, dag_id: str, run_id: str, deadline: float, out, err) -> None:
+    """Follow one run to its end, printing each task's state as it changes, and say how it ended:
+    exit 1 with the failed task's log tail, 4 when it did not end by the deadline."""
+    final = follow(client, dag_id, run_id, timeout=max(deadline - time.monotonic(), 0.0),
+                   on_change=lambda task, state, tries: out.print(
+                       f"  {task}: {state}" + (f" (try {tries})" if tries > 1 else "")))
     state = final["state"]
     if state == "success":
-        out.print(f"[green]{DAG_ID} run {run_id} succeeded[/green]")
+        out.print(f"[green]{dag_id} run {run_id} succeeded[/green]")
         return
     if state != "failed":
-        err.print(f"[yellow]{DAG_ID} run {run_id} still {state} at the timeout[/yellow]")
+        err.print(f"[yellow]{dag_id} run {run_id} still {state} at the timeout[/yellow]")
         raise typer.Exit(Exit.TIMEOUT)
-    err.print(f"[red]{DAG_ID} run {run_id} failed[/red]")
-    for ti in failed_tasks(client, DAG_ID, run_id):
-        lines = client.task_log(DAG_ID, run_id, ti["task_id"], ti["try_number"])
+    err.print(f"[red]{dag_id} run {run_id} failed[/red]")
+    for ti in failed_tasks(client, dag_id, run_id):
+        lines = client.task_log(dag_id, run_id, ti["task_id"], ti["try_number"])
         err.print(f"[red]failed task: {ti['task_id']}[/red] (try {ti['try_number']}); "
                   f"last {LOG_TAIL_LINES} lines of its log:")
         err.print("\n".join(lines[-LOG_TAIL_LINES:]), markup=False, highlight=False)

@@ -18,7 +18,7 @@ from orchestration.airflow_home import LAKEHOUSE_POOL, api_url, passwords_file
 from pinlake.settings import Settings, get_settings
 from pinlake.supervisor import Service, ServiceFailed, wait_until
 
-DAG_IDS = ("medallion", "maintenance")
+DAG_IDS = ("medallion", "publish", "maintenance")
 COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--ledger", str(ledger), settings=settings)
         step(3, "wait until bronze holds every Kafka offset")
         wait_for_bronze(settings, args.timeout)
-        step(4, "run the medallion DAG (silver, gold, publish) and follow it")
+        step(4, "run the medallion DAG (silver, gold) and follow it, then the publish DAG its gold assets trigger")
         pinlake("run", "--wait", "--timeout", str(int(args.timeout)), settings=settings)
         step(5, "the answers, from the gold tables (DuckDB over the Delta log)")
         print_answers(settings)

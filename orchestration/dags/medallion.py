@@ -1,5 +1,5 @@
 """
-### medallion: bronze -> silver -> gold -> publish
+### medallion: bronze -> silver -> gold
 
 Promotes what the bronze stream has landed, one step per layer:
 
@@ -7,28 +7,34 @@ Promotes what the bronze stream has landed, one step per layer:
    quality gate and MERGEd into `silver.*`; rejected rows go to `silver.quarantine`. With the
    parameter `full_refresh` (`pinlake run --full-refresh`), all of bronze is cleaned again and
    replaces silver and the quarantine (after a cleaning rule changed).
-2. **gold** (Spark): the `gold.*` tables are rebuilt from silver behind the gold gate
-   and published atomically.
-3. **publish**: the Data Docs site is rebuilt and the DuckDB database file refreshed.
+2. **gold** (Spark): the `gold.*` tables follow what changed in silver behind the gold gate
+   and are published atomically.
+
+Each silver and gold table is an Airflow asset (`orchestration/assets.py`) that its step
+declares as an outlet: a step that succeeds records an event for each. The `publish` DAG
+(the Data Docs site and the DuckDB database file) is scheduled on the gold assets, so it runs
+after every gold step that wrote gold, and never after a skipped one.
 
 Each Spark step is `spark-submit` of the job's file with the Airflow run id as its run id
 (it lands in `quality.results`). Every step is idempotent: a retry or a re-run over the same
 bronze leaves silver and gold as they were. A step whose tables are already up to date (read
 from the Delta logs: no bronze version left unprocessed; gold built from the current silver)
 ends **skipped** without starting Spark, so an idle scheduled run costs seconds; gold still
-runs after a skipped silver step, and publish is skipped when gold was (nothing changed). The silver and gold
+runs after a skipped silver step (gold may be behind silver still). The silver and gold
 steps share the one-slot pool `pinlake_lakehouse` with the `maintenance` DAG, so
 OPTIMIZE/VACUUM never touches a table while this DAG writes it. One run at a time; no
 catch-up of missed intervals. Schedule: `PINLAKE_MEDALLION_SCHEDULE` (default `@hourly`,
-`none` for manual runs only); trigger by hand with `pinlake run --wait`.
+`none` for manual runs only); trigger by hand with `pinlake run --wait`, which follows the
+`publish` run that this run's gold assets trigger too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param
 
+from orchestration.assets import layer_assets
 from orchestration.dag_defaults import DEFAULT_ARGS, schedule
 from orchestration.spark import spark_step
 from pinlake.settings import get_settings
@@ -54,7 +60,7 @@ def gold_up_to_date(context) -> bool:
 
 with DAG(
     dag_id="medallion",
-    description="bronze -> silver -> gold -> publish (Data Docs, DuckDB file)",
+    description="bronze -> silver -> gold (publish follows the gold assets)",
     schedule=schedule(get_settings().medallion_schedule),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
@@ -67,20 +73,14 @@ with DAG(
                                   description="Rebuild silver and the quarantine from all of bronze "
                                               "(after a cleaning rule changed); gold follows.")},
 ) as dag:
+    lakehouse = get_settings().lakehouse
     silver = spark_step("silver", "lakehouse.silver.job", timeout=timedelta(minutes=60),
                         args=["{{ '--full-refresh' if params.full_refresh else '' }}"],
-                        priority_weight=PRIORITY, up_to_date=silver_up_to_date)
+                        priority_weight=PRIORITY, up_to_date=silver_up_to_date,
+                        outlets=layer_assets("silver", lakehouse))
     # gold also runs after a silver step that was skipped: gold may be behind silver still
     gold = spark_step("gold", "lakehouse.gold.job", timeout=timedelta(minutes=45),
-                      priority_weight=PRIORITY, up_to_date=gold_up_to_date, trigger_rule="none_failed")
+                      priority_weight=PRIORITY, up_to_date=gold_up_to_date, trigger_rule="none_failed",
+                      outlets=layer_assets("gold", lakehouse))
 
-    @task(execution_timeout=timedelta(minutes=20), priority_weight=PRIORITY)
-    def publish() -> dict[str, str]:
-        """Rebuild the Data Docs site and the DuckDB database file; returns their paths."""
-        from quality.docs import build_data_docs
-        from serving.database import refresh_database
-
-        settings = get_settings()
-        return {"data_docs": str(build_data_docs(settings)), "duckdb": str(refresh_database(settings))}
-
-    silver >> gold >> publish()
+    silver >> gold

@@ -159,7 +159,22 @@ def test_demo_path_through_every_layer(tmp_path):
         sent = list(generate(POSTINGS, SEED))
         assert_gold_from(sent, settings.lakehouse)
 
-        # publish wrote the Data Docs and the DuckDB file; the gates recorded Airflow's run id
+        # The silver and gold steps recorded an asset event per table; the gold ones triggered the
+        # one publish run (which `pinlake run --wait` followed); publish wrote the Data Docs and
+        # the DuckDB file; the gates recorded Airflow's run id.
+        from orchestration.client import AirflowClient
+
+        with AirflowClient.from_settings(settings) as client:
+            [first_run] = client.dag_runs("medallion")
+            events = client.asset_events("medallion", first_run["dag_run_id"])
+            [published] = client.dag_runs("publish")
+        assert sorted(e["name"] for e in events) == sorted(s.name for s in (*catalog.layer("silver"),
+                                                                             *catalog.layer("gold")))
+        assert published["run_type"] == "asset_triggered" and published["state"] == "success", published
+        for event in events:
+            created = {(r["dag_id"], r["run_id"]) for r in event["created_dagruns"]}
+            assert created == ({("publish", published["dag_run_id"])} if event["name"].startswith("gold.") else set())
+        assert f"publish run {published['dag_run_id']} succeeded" in out
         assert (settings.data_root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
                 ).is_file()
         assert (settings.data_root / "serving" / "pinlake.duckdb").is_file()
@@ -172,19 +187,20 @@ def test_demo_path_through_every_layer(tmp_path):
         before = contents(root)
         rerun = run([*PINLAKE, "run", "--wait", "--timeout", "1800"], env, timeout=2000)
         assert rerun.returncode == 0 and "succeeded" in rerun.stdout, rerun.stdout + rerun.stderr
+        assert "gold skipped: nothing new to publish" in rerun.stdout, rerun.stdout
         assert contents(root) == before
         for step in ("silver", "gold"):
             log = latest_task_log(settings, step)
             assert "up to date, nothing to do: spark-submit not run" in log and "Spark-Submit cmd" not in log, log[-3000:]
         # The same log through the REST API, as `pinlake run` shows a failed task's; with nothing
-        # to do, every step ended skipped (publish after gold).
-        from orchestration.client import AirflowClient
-
+        # to do, both steps ended skipped, recorded no asset event and so triggered no publish run.
         with AirflowClient.from_settings(settings) as client:
             latest = max(client.dag_runs("medallion"), key=lambda r: r["run_after"])
             api_log = "\n".join(client.task_log("medallion", latest["dag_run_id"], "silver", 1))
             states = {ti["task_id"]: ti["state"] for ti in client.task_instances("medallion", latest["dag_run_id"])}
-        assert states == {"silver": "skipped", "gold": "skipped", "publish": "skipped"}, states
+            assert client.asset_events("medallion", latest["dag_run_id"]) == []
+            assert [r["dag_run_id"] for r in client.dag_runs("publish")] == [published["dag_run_id"]]
+        assert states == {"silver": "skipped", "gold": "skipped"}, states
         assert "up to date, nothing to do: spark-submit not run" in api_log, api_log[-3000:]
         # The dashboard's pipeline panel lists the same runs, newest first, and bronze's lag.
         from ingest.service import api_url

@@ -29,17 +29,17 @@ def packages() -> list[str]:
     """The top-level packages pyproject.toml builds."""
     found = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     return [pattern.rstrip("*") for pattern in found["include"]]
-PACKAGE_DATA = ["pinlake/artifacts.txt", "orchestration/dags/medallion.py", "orchestration/dags/maintenance.py",
+PACKAGE_DATA = ["pinlake/artifacts.txt", "pinlake/web_assets.txt", "orchestration/dags/medallion.py", "orchestration/dags/maintenance.py",
                 "serving/static/dashboard.html"]
 
 WHERE = r"""
 import json
-from pinlake import jvm
+from pinlake import jvm, web
 from orchestration.airflow_home import DAGS_FOLDER
 from orchestration.spark import job_file
 from serving.api import STATIC
 import pinlake
-print(json.dumps({"package": pinlake.__file__, "pins": sorted(jvm.pinned_sets()),
+print(json.dumps({"package": pinlake.__file__, "pins": sorted(jvm.pinned_sets()), "assets": len(web.pinned()),
                   "dags": str(DAGS_FOLDER), "job": job_file("lakehouse.silver.job"),
                   "page": str(STATIC / "dashboard.html")}))
 """
@@ -87,7 +87,7 @@ def test_the_installed_command_runs_from_anywhere(installed, tmp_path):
     where = json.loads(run([venv / "bin" / "python", "-c", WHERE], cwd=tmp_path).stdout)
     for key in ("package", "dags", "job", "page"):
         assert where[key].startswith(str(venv)), f"{key} resolves to {where[key]}, not into the installed package"
-    assert where["pins"] == ["broker", "spark"]
+    assert where["pins"] == ["broker", "spark"] and where["assets"] > 0
 
 
 def test_the_installed_dependencies_satisfy_the_declared_ones(installed):
@@ -100,6 +100,6 @@ def test_airflow_parses_the_installed_dags(installed, tmp_path):
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     bag = load_dags(tmp_path, python=str(venv / "bin" / "python"), folder=site / "orchestration" / "dags")
     assert bag["import_errors"] == {}
-    assert set(bag["dags"]) == {"medallion", "maintenance"}
+    assert set(bag["dags"]) == {"medallion", "publish", "maintenance"}
     applications = {t["application"] for dag in bag["dags"].values() for t in dag["tasks"].values()} - {None}
     assert applications and all(a.startswith(str(site)) for a in applications), applications

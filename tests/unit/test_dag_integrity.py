@@ -13,7 +13,10 @@ import sys
 
 import pytest
 
+from lakehouse import catalog
+from lakehouse.tables import table_path
 from orchestration.airflow_home import DAGS_FOLDER, LAKEHOUSE_POOL
+from orchestration.service import DAG_IDS
 from orchestration.spark import job_file
 
 pytestmark = pytest.mark.unit
@@ -27,7 +30,9 @@ print(json.dumps({
     "dags": {
         dag_id: {
             "tags": sorted(dag.tags), "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
-            "schedule": dag.schedule, "doc_md": dag.doc_md or "", "params": dict(dag.params),
+            "schedule": dag.schedule if dag.schedule is None or isinstance(dag.schedule, str)
+                        else [asset.name for asset in dag.schedule],
+            "doc_md": dag.doc_md or "", "params": dict(dag.params),
             "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
             "tasks": {t.task_id: {
                 "retries": t.retries, "pool": t.pool, "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
@@ -35,6 +40,7 @@ print(json.dumps({
                 "application": getattr(t, "application", None),
                 "args": getattr(t, "application_args", None),
                 "conn_id": getattr(t, "_conn_id", None),
+                "outlets": [(outlet.name, outlet.uri) for outlet in t.outlets],
             } for t in dag.tasks},
         } for dag_id, dag in bag.dags.items()
     },
@@ -52,14 +58,17 @@ def load_dags(tmp_path, python: str = sys.executable, folder=DAGS_FOLDER, **sett
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+LAKEHOUSE = "/srv/pinlake/lakehouse"
+
+
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory) -> dict:
-    return load_dags(tmp_path_factory.mktemp("dagbag"))
+    return load_dags(tmp_path_factory.mktemp("dagbag"), PINLAKE_LAKEHOUSE_ROOT=LAKEHOUSE)
 
 
-def test_no_import_errors_and_both_dags(bag):
+def test_no_import_errors_and_every_dag(bag):
     assert bag["import_errors"] == {}
-    assert set(bag["dags"]) == {"medallion", "maintenance"}
+    assert set(bag["dags"]) == set(DAG_IDS) == {"medallion", "publish", "maintenance"}
 
 
 def test_every_dag_is_tagged_documented_and_never_catches_up(bag):
@@ -77,9 +86,9 @@ def test_every_task_has_retries_and_a_timeout(bag):
             assert task["timeout"] and task["timeout"] > 0, (dag_id, task_id)
 
 
-def test_medallion_is_silver_gold_publish_with_spark_jobs(bag):
+def test_medallion_is_silver_then_gold_with_spark_jobs(bag):
     dag = bag["dags"]["medallion"]
-    assert dag["upstream"] == {"silver": [], "gold": ["silver"], "publish": ["gold"]}
+    assert dag["upstream"] == {"silver": [], "gold": ["silver"]}
     for step, module in (("silver", "lakehouse.silver.job"), ("gold", "lakehouse.gold.job")):
         task = dag["tasks"][step]
         assert task["application"] == job_file(module)
@@ -90,9 +99,21 @@ def test_medallion_is_silver_gold_publish_with_spark_jobs(bag):
         assert task["pool"] == LAKEHOUSE_POOL
     assert dag["schedule"] == "@hourly"
     assert dag["params"] == {"full_refresh": False}
-    # a skipped (up to date) silver step still lets gold look; a skipped gold skips publish
-    assert {t: dag["tasks"][t]["trigger_rule"] for t in ("silver", "gold", "publish")} == \
-        {"silver": "all_success", "gold": "none_failed", "publish": "all_success"}
+    # a skipped (up to date) silver step still lets gold look
+    assert {t: dag["tasks"][t]["trigger_rule"] for t in ("silver", "gold")} == \
+        {"silver": "all_success", "gold": "none_failed"}
+
+
+def test_silver_and_gold_steps_declare_their_tables_as_assets_and_publish_follows_gold(bag):
+    tasks = bag["dags"]["medallion"]["tasks"]
+    for layer in ("silver", "gold"):
+        names = [spec.name for spec in catalog.layer(layer)]
+        assert [name for name, _ in tasks[layer]["outlets"]] == names
+        for name, uri in tasks[layer]["outlets"]:
+            assert uri == "file://" + table_path(name, LAKEHOUSE)
+    publish = bag["dags"]["publish"]
+    assert publish["schedule"] == [spec.name for spec in catalog.layer("gold")]
+    assert set(publish["tasks"]) == {"publish"} and publish["tasks"]["publish"]["outlets"] == []
 
 
 def test_maintenance_shares_the_lakehouse_pool(bag):
