@@ -119,9 +119,18 @@ def test_airflow_healthchecks_are_airflows_own(compose):
     assert "127.0.0.1:8974/health" in " ".join(scheduler["healthcheck"]["test"])
     assert scheduler["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
     assert "/api/v2/version" in " ".join(compose["services"]["airflow-apiserver"]["healthcheck"]["test"])
-    for name, job in (("airflow-dag-processor", "DagProcessorJob"), ("airflow-triggerer", "TriggererJob")):
+    for name, component in (("airflow-dag-processor", "dag_processor"), ("airflow-triggerer", "triggerer")):
         test = " ".join(compose["services"][name]["healthcheck"]["test"])
-        assert f"airflow jobs check --job-type {job} --hostname" in test, test
+        assert "http://airflow-apiserver:8080/api/v2/monitor/health" in test and f"report['{component}']" in test, test
+
+
+def test_healthchecks_start_no_heavy_cli(compose):
+    """A check runs every few seconds on every service: none starts Airflow's or pinlake's CLI."""
+    for name, service in compose["services"].items():
+        test = service.get("healthcheck", {}).get("test", [])
+        text = " ".join(test) if isinstance(test, list) else test
+        assert not re.search(r"(?:^|CMD |CMD-SHELL |[;&|]\s*)(?:airflow|pinlake)\s", text), (name, text)
+    assert compose["services"]["bronze"]["healthcheck"]["test"] == ["CMD", "python", "-m", "lakehouse.bronze.status"]
 
 
 def _pinlake_commands(compose):
