@@ -94,6 +94,20 @@ def _kept(member: tarfile.TarInfo, keep: tuple[str, ...]) -> bool:
     return any(path == kept or path.startswith(kept.rstrip("/") + "/") for kept in keep)
 
 
+def unpack(tarball: Path, keep: tuple[str, ...], target: Path) -> None:
+    """Extract the kept regular files of an npm tarball (below its `package/`) into `target`."""
+    with tarfile.open(tarball) as archive:
+        members = [m for m in archive.getmembers() if m.isfile() and _kept(m, keep)]
+        for member in members:
+            member.name = member.name.split("/", 1)[1]
+            if member.name.startswith("/") or ".." in Path(member.name).parts:
+                raise RuntimeError(f"{tarball.name} holds a path outside its folder: {member.name}")
+        # regular files at checked relative paths only; the "data" filter where this Python has it
+        # (3.11.4 and later: Debian bookworm's 3.11.2, the image's base, has not)
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(target, members=members, **safe)
+
+
 def fetch(package: Package, cache: Path | None = None) -> Path:
     """Fetch, check and unpack one package unless it is there already; returns its folder."""
     target = package_dir(package, cache)
@@ -111,11 +125,7 @@ def fetch(package: Package, cache: Path | None = None) -> Path:
             raise RuntimeError(f"{package.spec}: the tarball's integrity is {found}, "
                                f"not the {package.integrity} pinned in {ASSETS_FILE.name}")
         staging = Path(tmp) / "kept"
-        with tarfile.open(tarball) as archive:
-            members = [m for m in archive.getmembers() if m.isfile() and _kept(m, package.keep)]
-            for member in members:
-                member.name = member.name.split("/", 1)[1]
-            archive.extractall(staging, members=members, filter="data")
+        unpack(tarball, package.keep, staging)
         absent = [kept for kept in package.keep if not (staging / kept).exists()]
         if absent:
             raise RuntimeError(f"{package.spec} has no {', '.join(absent)}")

@@ -51,6 +51,33 @@ def test_only_the_listed_paths_are_kept():
                                                                 "package/webfonts/a.woff2"]
 
 
+def _tarball(path: Path, files: dict[str, bytes]) -> Path:
+    import io
+
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_unpack_keeps_the_listed_files_below_the_package_folder(tmp_path):
+    tarball = _tarball(tmp_path / "x.tgz", {"package/dist/a.js": b"a", "package/dist/b.js": b"b",
+                                             "package/README.md": b"r"})
+    web.unpack(tarball, ("dist/a.js",), tmp_path / "kept")
+    assert sorted(p.relative_to(tmp_path / "kept").as_posix() for p in (tmp_path / "kept").rglob("*")
+                  if p.is_file()) == ["dist/a.js"]
+    assert (tmp_path / "kept" / "dist" / "a.js").read_bytes() == b"a"
+
+
+def test_unpack_refuses_a_path_that_leaves_the_folder(tmp_path):
+    tarball = _tarball(tmp_path / "x.tgz", {"package/dist/../../evil.js": b"x"})
+    with pytest.raises(RuntimeError, match="outside its folder"):
+        web.unpack(tarball, ("dist",), tmp_path / "kept")
+    assert not (tmp_path / "evil.js").exists()
+
+
 def test_a_missing_cache_is_named_with_the_command_that_fills_it(tmp_path):
     assert set(web.missing(tmp_path)) == {p.spec for p in web.pinned().values()}
     with pytest.raises(web.WebAssetsMissing, match="make setup"):
