@@ -16,6 +16,7 @@ def all_tables() -> dict[str, Table]:
     """Every table's spec by name: bronze, silver, gold, quality, in that order."""
     from lakehouse.bronze.schema import EVENT_TABLES, RAW_BYTES
     from lakehouse.gold.tables import gold_tables
+    from lakehouse.lineage.table import LINEAGE
     from lakehouse.silver.geo import GEO
     from lakehouse.silver.pins import PINS
     from lakehouse.silver.progress import PROGRESS
@@ -23,7 +24,8 @@ def all_tables() -> dict[str, Table]:
     from lakehouse.silver.users import USERS
     from quality.results import RESULTS
 
-    specs = [*EVENT_TABLES.values(), RAW_BYTES, PINS, GEO, USERS, QUARANTINE, PROGRESS, *gold_tables(), RESULTS]
+    specs = [*EVENT_TABLES.values(), RAW_BYTES, PINS, GEO, USERS, QUARANTINE, PROGRESS, *gold_tables(),
+             RESULTS, LINEAGE]
     return {spec.name: spec for spec in specs}
 
 

@@ -20,6 +20,8 @@ DAGS_FOLDER = Path(__file__).resolve().parent / "dags"  # package data
 # One slot: the table-writing tasks of `medallion` and `maintenance` never run at once.
 LAKEHOUSE_POOL = "pinlake_lakehouse"
 SPARK_CONN_ID = "pinlake_spark"
+OPENLINEAGE_NAMESPACE = "pinlake"
+OPENLINEAGE_TRANSPORT = "lakehouse.lineage.store.DeltaTransport"  # appends each event to quality.lineage
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 
@@ -56,6 +58,19 @@ def bin_dir() -> Path:
     return Path(sys.executable).parent
 
 
+def openlineage_env(settings: Settings) -> dict[str, str]:
+    """Airflow's OpenLineage provider: namespace `pinlake`, every event into quality.lineage
+    through pinlake's own transport (no lineage server needed, works offline)."""
+    return {
+        "AIRFLOW__OPENLINEAGE__DISABLED": str(not settings.lineage_enabled),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": OPENLINEAGE_NAMESPACE,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": OPENLINEAGE_TRANSPORT}),
+        # In a thread, not a forked child: `deltalake`'s runtime, already started in the task
+        # process by the up-to-date checks, does not survive a fork.
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+    }
+
+
 def airflow_env(settings: Settings) -> dict[str, str]:
     """The AIRFLOW_* variables of the local stack (plus PATH with the venv's bin first)."""
     home = airflow_home(settings)
@@ -90,6 +105,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         # Tags (dag_id, task_id, pool_name, ...) as InfluxDB-style tags, which the exporter turns into labels.
         "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
+        **openlineage_env(settings),
         spark_conn_env(): spark_connection(settings.spark_master),
         "PATH": f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
     }

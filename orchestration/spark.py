@@ -13,7 +13,9 @@ missing `make jvm` fails the task with a clear message rather than the DAG's imp
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import logging
 import os
 from datetime import timedelta
 
@@ -28,6 +30,7 @@ from pinlake.settings import get_settings
 LOCAL_DRIVER_CONF = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
 # Spark's INFO start-up chatter would bury the job's own lines in the task log.
 QUIET_CONF = {"spark.log.level": "WARN"}
+log = logging.getLogger(__name__)
 
 
 def job_file(module: str) -> str:
@@ -70,6 +73,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             self.log.info("%s is up to date, nothing to do: spark-submit not run", self.task_id)
             raise AirflowSkipException(f"{self.task_id} is up to date: nothing to do")
         settings = get_settings()
+        self.application_args = [*self.application_args, *lineage_args(context["ti"], settings)]
         if jobserver.answers(settings.spark_server):
             return self._on_server(settings.spark_server)
         self.log.info("no Spark job server answers (%s): spark-submit", settings.spark_server or "none set")
@@ -79,6 +83,25 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         self.conf = {**launch_conf(base_conf(settings), settings.spark_master), **(self.conf or {})}
         self._hook = None  # a hook built before these changes would submit without them
         return super().execute(context)
+
+    def get_openlineage_facets_on_start(self):
+        """OpenLineage's view of the step as it starts: the tables it reads, at their current
+        versions, and the tables it writes (Airflow's OpenLineage provider calls this)."""
+        return self._lineage(None, complete=False)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The step once it ended: its inputs at the versions read, its outputs at their new
+        versions with schema, column lineage and the gate's assertions under this run id."""
+        return self._lineage(task_instance.run_id, complete=True)
+
+    def _lineage(self, run_id: str | None, complete: bool):
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        datasets = getattr(importlib.import_module(self.module), "lineage_datasets", None)
+        if datasets is None:  # a job that writes no table of its own (maintenance)
+            return OperatorLineage()
+        inputs, outputs = datasets(get_settings(), run_id or "", complete)
+        return OperatorLineage(inputs=inputs, outputs=outputs)
 
     def _on_server(self, server: str) -> None:
         """The job on the warm session of the job server; its output into the task log."""
@@ -104,6 +127,22 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
                 self.log.warning("the Spark job server did not answer the cancel: %s", exc)
             return
         super().on_kill()
+
+
+def lineage_args(task_instance, settings) -> list[str]:
+    """The job's `--lineage-parent` and `--lineage-root`: the task's OpenLineage run and its DAG
+    run's, from the provider's macros, so that the job's own events name their parent; none
+    when lineage is off or the provider cannot say (the job then runs without a parent)."""
+    if not settings.lineage_enabled:
+        return []
+    try:
+        from airflow.providers.openlineage.plugins.macros import lineage_parent_id, lineage_root_parent_id
+
+        return ["--lineage-parent", lineage_parent_id(task_instance),
+                "--lineage-root", lineage_root_parent_id(task_instance)]
+    except Exception as exc:  # noqa: BLE001 - lineage never fails a step
+        log.warning("no OpenLineage parent run for the job: %s", exc)
+        return []
 
 
 def spark_step(task_id: str, module: str, timeout: timedelta, args: list[str] | None = None,

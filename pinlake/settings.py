@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     api_queue_max_messages: int = Field(100_000, description="Producer queue size; full gives 503.")
     api_retry_after_s: int = Field(2, description="Retry-After of a 503.")
 
+    lineage_enabled: bool = Field(
+        True, description="Record OpenLineage events of every run (Airflow's and the Spark jobs') in quality.lineage."
+    )
+
     airflow_host: str = Field("127.0.0.1", description="Where the local Airflow API server listens.")
     airflow_port: int = Field(8080, description="The local Airflow API server and UI.")
     airflow_log_port: int = Field(8793, description="Airflow's worker log server (LocalExecutor).")

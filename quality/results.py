@@ -133,6 +133,18 @@ def read_results(settings: Settings) -> list[ExpectationOutcome]:
     return [ExpectationOutcome(**{n: row[n] for n in names}) for row in rows.to_pylist()]
 
 
+def results_of_run(run_id: str, root: str) -> list[ExpectationOutcome]:
+    """The outcomes recorded under one run id, read from the Delta log without Spark."""
+    import pyarrow.compute as pc
+
+    found = tables.dataset(RESULTS.name, root)
+    if found is None:
+        return []
+    names = [f.name for f in fields(ExpectationOutcome)]
+    rows = found.to_table(columns=names, filter=pc.field("run_id") == run_id).to_pylist()
+    return [ExpectationOutcome(**row) for row in rows]
+
+
 def latest_run(settings: Settings) -> list[ExpectationOutcome]:
     """The outcomes of the most recent run (the run_id of the latest validation), in order."""
     outcomes = read_results(settings)

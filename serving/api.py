@@ -69,4 +69,14 @@ def create_router(settings: Settings) -> APIRouter:
 
         return status(lakehouse)
 
+    @router.get("/dashboard/lineage", tags=["serving"],
+                summary="The lineage graph from the stored OpenLineage events: tables, jobs, reads and writes")
+    def dashboard_lineage() -> dict:
+        from lakehouse.lineage.graph import lineage_graph
+        from lakehouse.lineage.store import read_events
+
+        columns = ["event_time", "event_type", "job_namespace", "job_name", "run_id", "parent_job_name",
+                   "inputs", "outputs"]
+        return lineage_graph(read_events(settings.lakehouse, columns))
+
     return router

@@ -28,9 +28,10 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         run_id = run_id or f"gold-{uuid.uuid4()}"
-        spark = job.session(settings, force or full)  # None: up to date, and Spark not started
         try:
-            counts = job.run(spark, settings, run_id, force=force or full, full=full) if spark is not None else None
+            with job.lineage_run(settings, run_id):  # no parent run: started by hand
+                spark = job.session(settings, force or full)  # None: up to date, and Spark not started
+                counts = job.run(spark, settings, run_id, force=force or full, full=full) if spark is not None else None
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(Exit.FAILED) from exc

@@ -43,6 +43,13 @@ FACT_COLUMNS: dict[str, Callable[[DataFrame], DataFrame]] = {
                                            utc_year(F.col("date_joined")).alias("join_year")),
 }
 
+# Each fact column and the silver column it is computed from (what FACT_COLUMNS selects): column lineage.
+FACT_SOURCES: dict[str, tuple[str, str]] = {
+    "category": (PINS.name, "category"), "poster_name": (PINS.name, "poster_name"),
+    "follower_count": (PINS.name, "follower_count"), "country": (GEO.name, "country"),
+    "post_year": (GEO.name, "event_time"), "age_group": (USERS.name, "age"), "join_year": (USERS.name, "date_joined"),
+}
+
 
 def facts(frames: dict[str, DataFrame], inputs: Iterable[str], weight: int = 1) -> DataFrame:
     """The inputs' fact columns inner-joined on `ind` (one input: its columns alone), each row

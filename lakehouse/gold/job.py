@@ -40,6 +40,7 @@ from lakehouse.gold.tables import gold_tables
 from lakehouse.spark import BATCH_CONF, NOT_STARTED
 from pinlake.settings import Settings, get_settings
 
+JOB = "lakehouse.gold.job"  # the module, as spark-submit and the job server run it; its lineage job name
 UP_TO_DATE = "gold is up to date: built from the current silver versions by the current code; nothing rebuilt"
 log = logging.getLogger(__name__)
 
@@ -245,23 +246,47 @@ def session(settings: Settings, force: bool = False) -> SparkSession | None:
     return get_spark("pinlake-gold", settings, conf=BATCH_CONF)
 
 
+def lineage_datasets(settings: Settings, run_id: str, complete: bool = False) -> tuple[list, list]:
+    """The run's OpenLineage datasets: the silver tables at the versions gold was built from
+    (recorded in gold's latest commit; before the run, the current ones), and the gold tables,
+    at their new versions once `complete`."""
+    from lakehouse.lineage.datasets import job_datasets
+
+    root = settings.lakehouse
+    built = published_from(gold_tables()[0].name, root) if complete else None
+    inputs = (built or built_from(root))["silver"]
+    return job_datasets(inputs, [spec.name for spec in gold_tables()], root, run_id, complete)
+
+
+def lineage_run(settings: Settings, run_id: str, parent: str | None = None, parent_root: str | None = None):
+    """The run's START and COMPLETE (or FAIL) lineage events around a block (`lakehouse.lineage.runs`)."""
+    from lakehouse.lineage.runs import job_run
+
+    return job_run(JOB, settings.lakehouse, partial(lineage_datasets, settings, run_id), parent, parent_root,
+                   enabled=settings.lineage_enabled)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point for spark-submit: one run with the process's settings."""
-    parser = argparse.ArgumentParser(prog="lakehouse.gold.job")
+    """Entry point for spark-submit: one run with the process's settings, its START and
+    COMPLETE (or FAIL) lineage events around it."""
+    parser = argparse.ArgumentParser(prog=JOB)
     parser.add_argument("run_id", nargs="?", default=None)
     parser.add_argument("--full", action="store_true")
+    parser.add_argument("--lineage-parent", help="the parent OpenLineage run: namespace/job/run id")
+    parser.add_argument("--lineage-root", help="the root OpenLineage run (the DAG run): namespace/job/run id")
     args = parser.parse_args([a for a in (sys.argv[1:] if argv is None else argv) if a])
     run_id = args.run_id or f"gold-{uuid.uuid4()}"
     settings = get_settings()
-    spark = session(settings, force=args.full)
-    if spark is None:
-        print(UP_TO_DATE + NOT_STARTED)
-        return
-    counts = run(spark, settings, run_id, force=args.full, full=args.full)
-    if counts is None:
-        print(UP_TO_DATE)
-    for name, rows in (counts or {}).items():
-        print(f"{name}: {rows} rows")
+    with lineage_run(settings, run_id, args.lineage_parent, args.lineage_root):
+        spark = session(settings, force=args.full)
+        if spark is None:
+            print(UP_TO_DATE + NOT_STARTED)
+            return
+        counts = run(spark, settings, run_id, force=args.full, full=args.full)
+        if counts is None:
+            print(UP_TO_DATE)
+        for name, rows in (counts or {}).items():
+            print(f"{name}: {rows} rows")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         run_id = run_id or f"silver-{uuid.uuid4()}"
-        spark = job.session(settings, full_refresh)  # None: nothing new, and Spark not started
         try:
-            summaries = job.run(spark, settings, run_id, full_refresh=full_refresh) if spark is not None else []
+            with job.lineage_run(settings, run_id):  # no parent run: started by hand
+                spark = job.session(settings, full_refresh)  # None: nothing new, and Spark not started
+                summaries = job.run(spark, settings, run_id, full_refresh=full_refresh) if spark is not None else []
         except QualityGateFailed as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(Exit.FAILED) from exc

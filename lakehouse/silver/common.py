@@ -175,6 +175,11 @@ def reasons(checks: dict[Reason, Column]) -> Column:
     return F.when(is_object(), found).otherwise(F.array(F.lit(str(Reason.MALFORMED_JSON))))
 
 
+# Each provenance column and the bronze column it is taken from (what `provenance` selects).
+PROVENANCE_SOURCES = {"event_id": "event_id", "received_at": "received_at", "source_partition": "partition",
+                      "source_offset": "offset", "kafka_timestamp": "kafka_timestamp"}
+
+
 def provenance() -> list[Column]:
     """Bronze's Kafka coordinates under silver's provenance names."""
     return [

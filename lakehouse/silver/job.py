@@ -25,7 +25,7 @@ from functools import partial
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse import tables
+from lakehouse import catalog, tables
 from lakehouse.silver import common, progress
 from lakehouse.silver.geo import GEO
 from lakehouse.silver.pins import PINS
@@ -35,6 +35,7 @@ from lakehouse.spark import BATCH_CONF, NOT_STARTED
 from lakehouse.spec import SilverTable
 from pinlake.settings import Settings, get_settings
 
+JOB = "lakehouse.silver.job"  # the module, as spark-submit and the job server run it; its lineage job name
 UP_TO_DATE = "silver is up to date: every bronze version has been processed"
 # Files of a first load: small enough that a MERGE of recent versions rewrites little.
 ROWS_PER_FILE = 250_000
@@ -216,21 +217,45 @@ def session(settings: Settings, full_refresh: bool = False) -> SparkSession | No
     return get_spark("pinlake-silver", settings, conf=BATCH_CONF)
 
 
+def lineage_datasets(settings: Settings, run_id: str, complete: bool = False) -> tuple[list, list]:
+    """The run's OpenLineage datasets: the bronze tables at the versions it read (what it
+    committed to silver.progress; before that, or for a topic without new rows, the current
+    one), and the silver tables, at their new versions once `complete`."""
+    from lakehouse.lineage.datasets import job_datasets
+
+    root = settings.lakehouse
+    read = progress.run_versions(run_id, root) if complete else {}
+    inputs = {e.source: read.get(e.topic, tables.version(e.source, root)) for e in ENTITIES}
+    return job_datasets(inputs, [spec.name for spec in catalog.layer("silver")], root, run_id, complete)
+
+
+def lineage_run(settings: Settings, run_id: str, parent: str | None = None, parent_root: str | None = None):
+    """The run's START and COMPLETE (or FAIL) lineage events around a block (`lakehouse.lineage.runs`)."""
+    from lakehouse.lineage.runs import job_run
+
+    return job_run(JOB, settings.lakehouse, partial(lineage_datasets, settings, run_id), parent, parent_root,
+                   enabled=settings.lineage_enabled)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point for spark-submit: one run with the process's settings."""
-    parser = argparse.ArgumentParser(prog="lakehouse.silver.job")
+    """Entry point for spark-submit: one run with the process's settings, its START and
+    COMPLETE (or FAIL) lineage events around it."""
+    parser = argparse.ArgumentParser(prog=JOB)
     parser.add_argument("run_id", nargs="?", default=None)
     parser.add_argument("--full-refresh", action="store_true")
+    parser.add_argument("--lineage-parent", help="the parent OpenLineage run: namespace/job/run id")
+    parser.add_argument("--lineage-root", help="the root OpenLineage run (the DAG run): namespace/job/run id")
     # an empty argument is what a DAG's templated flag renders to when it is off
     args = parser.parse_args([a for a in (sys.argv[1:] if argv is None else argv) if a])
     run_id = args.run_id or f"silver-{uuid.uuid4()}"
     settings = get_settings()
-    spark = session(settings, args.full_refresh)
-    if spark is None:
-        print(UP_TO_DATE + NOT_STARTED)
-        return
-    for summary in run(spark, settings, run_id, full_refresh=args.full_refresh):
-        print(summary)
+    with lineage_run(settings, run_id, args.lineage_parent, args.lineage_root):
+        spark = session(settings, args.full_refresh)
+        if spark is None:
+            print(UP_TO_DATE + NOT_STARTED)
+            return
+        for summary in run(spark, settings, run_id, full_refresh=args.full_refresh):
+            print(summary)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,17 @@ def bronze_versions(root: str | None = None) -> dict[str, int]:
     return dict(zip(highest["source_topic"].to_pylist(), highest["bronze_version_max"].to_pylist()))
 
 
+def run_versions(run_id: str, root: str | None = None) -> dict[str, int]:
+    """Per topic, the bronze version one run read (from the rows it committed); {} for none."""
+    import pyarrow.compute as pc
+
+    done = tables.dataset(PROGRESS.name, root)
+    if done is None:
+        return {}
+    rows = done.to_table(columns=["source_topic", "bronze_version"], filter=pc.field("run_id") == run_id)
+    return dict(zip(rows["source_topic"].to_pylist(), rows["bronze_version"].to_pylist()))
+
+
 def unprocessed(bronze: DataFrame, marks: dict[int, int]) -> DataFrame:
     """Bronze rows above each partition's watermark.
 

@@ -33,7 +33,8 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task(execution_timeout=timedelta(minutes=20))
+    # inlets: the gold tables it publishes, in the task's lineage events (OpenLineage)
+    @task(execution_timeout=timedelta(minutes=20), inlets=layer_assets("gold", get_settings().lakehouse))
     def publish() -> dict[str, str]:
         """Rebuild the Data Docs site and the DuckDB database file; returns their paths."""
         from quality.docs import build_data_docs

@@ -180,6 +180,7 @@ def test_demo_path_through_every_layer(tmp_path):
         assert (settings.data_root / "serving" / "pinlake.duckdb").is_file()
         run_ids = {r["run_id"] for r in tables.arrow("quality.results", settings.lakehouse).select(["run_id"]).to_pylist()}
         assert run_ids and all(r.startswith("manual__") for r in run_ids), run_ids
+        assert_lineage_of_the_run(settings.lakehouse)
 
         # Triggering the DAG again over the same bronze changes no silver or gold row, and its
         # Spark steps see from the Delta logs that there is nothing to do (no spark-submit).
@@ -250,3 +251,23 @@ def test_demo_path_through_every_layer(tmp_path):
     assert down.returncode == 0, down.stdout + down.stderr
     assert processes_of(settings.data_root) == []
     assert not any(s["running"] for s in status(env).values())
+
+
+def assert_lineage_of_the_run(root: str) -> None:
+    """quality.lineage holds the medallion run's events: each job's START and COMPLETE under its
+    Airflow task's run, bronze -> silver -> gold, and Airflow's own COMPLETE of each step."""
+    from lakehouse.lineage.store import read_events
+
+    events = read_events(root)
+    silver_tables = {spec.name for spec in catalog.layer("silver")}
+    gold_tables = {spec.name for spec in catalog.layer("gold")}
+    for job, task, reads, writes in (("lakehouse.silver.job", "medallion.silver", "bronze.", silver_tables),
+                                     ("lakehouse.gold.job", "medallion.gold", "silver.", gold_tables)):
+        mine = [e for e in events if e["job_name"] == job and e["parent_job_name"] == task]
+        seen = [(e["job_name"], e["event_type"]) for e in events]
+        assert {e["event_type"] for e in mine} >= {"START", "COMPLETE"}, seen
+        done = next(e for e in mine if e["event_type"] == "COMPLETE")
+        assert done["inputs"] and all(d["table"].startswith(reads) and d["version"] for d in done["inputs"]), done
+        assert {d["table"] for d in done["outputs"]} >= writes - {"silver.quarantine"}, done
+        steps = [e for e in events if e["job_name"] == task and e["event_type"] == "COMPLETE"]
+        assert any(d["table"] in writes for e in steps for d in e["outputs"]), [e["job_name"] for e in events]
