@@ -1,6 +1,8 @@
-"""The dashboard, served by the real API and loaded in headless Chromium, charts every gold table."""
+"""The dashboard, served by the real API and loaded in headless Chromium, charts every gold table
+and draws the lineage graph from the stored OpenLineage events."""
 
 import re
+import uuid
 
 import pytest
 
@@ -40,3 +42,29 @@ def test_dashboard_shows_a_chart_for_each_gold_table(api_url):
     assert "latest medallion runs: Airflow did not answer" in pipeline, pipeline
     shot = screenshot(f"{api_url}/dashboard", "dashboard.png")
     assert shot.stat().st_size > 50_000
+
+
+def test_the_lineage_panel_draws_bronze_silver_gold_from_the_stored_events(tmp_path, kafka_settings):
+    from lakehouse import catalog
+    from lakehouse.lineage import datasets, runs, store
+
+    settings = make_settings(tmp_path, kafka_bootstrap=kafka_settings.bootstrap)
+    root, gold = settings.lakehouse, catalog.layer("gold")[0].name
+    write_gold(root)
+    for job, inputs, outputs in (("lakehouse.silver.job", [("bronze.pin_events", 3)], [("silver.pins", 4)]),
+                                 ("lakehouse.gold.job", [("silver.pins", 4)], [(gold, 7)])):
+        run_id = str(uuid.uuid4())
+        for state in (runs.RunState.START, runs.RunState.COMPLETE):
+            written = [datasets.output_dataset(n, root, v) for n, v in outputs] if state == runs.RunState.COMPLETE else []
+            event = runs.run_event(state, job, run_id, [datasets.input_dataset(n, root, v) for n, v in inputs], written)
+            assert store.write_event(event, root)
+    with running_api(settings) as url:
+        dom = dom_after_scripts(f"{url}/dashboard")
+    panel = dom.split('id="lineage"', 1)[1].split('id="grid"', 1)[0]
+    assert 'data-ready="true"' in dom.split('id="lineage"', 1)[1].split(">", 1)[0], panel[:500]
+    drawn = re.findall(r'<g class="(job|table)" data-node="([^"]+)">', panel)
+    assert drawn == [("table", "bronze.pin_events"), ("job", "pinlake/lakehouse.silver.job"), ("table", "silver.pins"),
+                     ("job", "pinlake/lakehouse.gold.job"), ("table", gold)], drawn
+    assert panel.count("<path ") == 4  # read, wrote, read, wrote
+    label = f"{gold} v7"  # each table with the version last written, cut to the box's 32 characters
+    assert (label if len(label) <= 32 else label[:31] + "…") in panel and "silver.pins v4" in panel
