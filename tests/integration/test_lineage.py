@@ -27,26 +27,31 @@ BRONZE = [spec.name for spec in catalog.layer("bronze") if spec.name.endswith("_
 SILVER = ["silver.pins", "silver.geo", "silver.users"]
 
 
-@pytest.fixture
-def lake(tmp_path) -> Settings:
-    return Settings(_env_file=None, data_root=tmp_path / "data", spark_master="local[2]")
+RUN = "it-lineage"
+
+
+@pytest.fixture(scope="module")
+def ran(spark, tmp_path_factory) -> tuple[Settings, str, str]:
+    """One silver and one gold run over a small bronze, each inside its lineage run: the lake,
+    the Airflow task's and the DAG run's OpenLineage run ids that silver names as its parents."""
+    lake = Settings(_env_file=None, data_root=tmp_path_factory.mktemp("lineage") / "data", spark_master="local[2]")
+    append_bronze(spark, lake.lakehouse, from_events(list(generate(30, seed=11)), datetime(2024, 5, 1, 8)))
+    task_run, dag_run = str(uuid.uuid4()), str(uuid.uuid4())
+    parent = (f"pinlake/medallion.silver/{task_run}", f"pinlake/medallion/{dag_run}")
+    with silver_job.lineage_run(lake, RUN, *parent):  # as the DAG's step runs it
+        silver_job.run(spark, lake, RUN)
+    with gold_job.lineage_run(lake, RUN):  # as `pinlake gold` runs it: no parent
+        gold_job.run(spark, lake, RUN)
+    return lake, task_run, dag_run
 
 
 def versions(row: dict, key: str) -> dict[str, int]:
     return {d["table"]: int(d["version"]) for d in row[key] if d["version"] is not None}
 
 
-def test_silver_and_gold_runs_store_start_and_complete_from_bronze_to_gold(spark, lake):
+def test_silver_and_gold_runs_store_start_and_complete_from_bronze_to_gold(ran):
+    lake, task_run, dag_run = ran
     root = lake.lakehouse
-    append_bronze(spark, root, from_events(list(generate(30, seed=11)), datetime(2024, 5, 1, 8)))
-    task_run, dag_run = str(uuid.uuid4()), str(uuid.uuid4())
-    parent = (f"pinlake/medallion.silver/{task_run}", f"pinlake/medallion/{dag_run}")
-
-    with silver_job.lineage_run(lake, "it-lineage", *parent):  # as the DAG's step runs it
-        silver_job.run(spark, lake, "it-lineage")
-    with gold_job.lineage_run(lake, "it-lineage"):  # as `pinlake gold` runs it: no parent
-        gold_job.run(spark, lake, "it-lineage")
-
     events = read_events(root)
     by_job = {job: [e for e in events if e["job_name"] == job] for job in (silver_job.JOB, gold_job.JOB)}
     assert [e["event_type"] for e in by_job[silver_job.JOB]] == ["START", "COMPLETE"]
@@ -71,7 +76,7 @@ def test_silver_and_gold_runs_store_start_and_complete_from_bronze_to_gold(spark
     # the written tables carry the gate's assertions of this run and their column lineage
     event = json.loads(silver_done["event"])
     pins = next(o for o in event["outputs"] if o["name"].endswith("/silver/pins"))
-    gated = [o for o in results_of_run("it-lineage", root) if o.table == "silver.pins"]
+    gated = [o for o in results_of_run(RUN, root) if o.table == "silver.pins"]
     assert len(pins["facets"]["dataQualityAssertions"]["assertions"]) == len(gated) > 0
     assert pins["facets"]["columnLineage"]["fields"]["source_offset"]["inputFields"][0]["field"] == "offset"
 
@@ -90,24 +95,22 @@ def test_silver_and_gold_runs_store_start_and_complete_from_bronze_to_gold(spark
     assert {depth[spec.name] for spec in catalog.layer("gold")} == {4}
 
 
-def test_the_airflow_steps_report_the_tables_they_read_and_wrote(spark, lake, monkeypatch):
+def test_the_airflow_steps_report_the_tables_they_read_and_wrote(ran, monkeypatch):
     """The medallion steps' OpenLineage facets (what Airflow's provider emits for them) name the
     same tables and versions as the jobs' own events."""
     from datetime import timedelta
 
     from orchestration.spark import spark_step
 
+    lake, _, _ = ran
     root = lake.lakehouse
-    append_bronze(spark, root, from_events(list(generate(20, seed=5)), datetime(2024, 6, 1, 8)))
-    silver_job.run(spark, lake, "it-steps")
-    gold_job.run(spark, lake, "it-steps")
     for key, value in lake.child_env().items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     try:
         silver = spark_step("silver", "lakehouse.silver.job", timeout=timedelta(minutes=5))
         gold = spark_step("gold", "lakehouse.gold.job", timeout=timedelta(minutes=5))
-        task = type("TaskInstance", (), {"run_id": "it-steps"})()
+        task = type("TaskInstance", (), {"run_id": RUN})()  # the one attribute the step reads
         started, done = silver.get_openlineage_facets_on_start(), silver.get_openlineage_facets_on_complete(task)
         gold_done = gold.get_openlineage_facets_on_complete(task)
     finally:
