@@ -56,7 +56,8 @@ def test_the_lineage_panel_draws_bronze_silver_gold_from_the_stored_events(tmp_p
         run_id = str(uuid.uuid4())
         for state in (runs.RunState.START, runs.RunState.COMPLETE):
             read = [datasets.input_dataset(n, root, v) for n, v in inputs]
-            written = [datasets.output_dataset(n, root, v) for n, v in outputs] if state == runs.RunState.COMPLETE else []
+            done = state == runs.RunState.COMPLETE
+            written = [datasets.output_dataset(n, root, v) for n, v in outputs] if done else []
             event = runs.run_event(state, job, run_id, read, written)
             assert store.write_event(event, root)
     with running_api(settings) as url:
