@@ -73,7 +73,8 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             self.log.info("%s is up to date, nothing to do: spark-submit not run", self.task_id)
             raise AirflowSkipException(f"{self.task_id} is up to date: nothing to do")
         settings = get_settings()
-        self.application_args = [*self.application_args, *lineage_args(context["ti"], settings)]
+        if self._lineage_datasets() is not None:  # only the jobs that report lineage take its parent ids
+            self.application_args = [*self.application_args, *lineage_args(context["ti"], settings)]
         if jobserver.answers(settings.spark_server):
             return self._on_server(settings.spark_server)
         self.log.info("no Spark job server answers (%s): spark-submit", settings.spark_server or "none set")
@@ -97,11 +98,16 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
     def _lineage(self, run_id: str | None, complete: bool):
         from airflow.providers.openlineage.extractors import OperatorLineage
 
-        datasets = getattr(importlib.import_module(self.module), "lineage_datasets", None)
+        datasets = self._lineage_datasets()
         if datasets is None:  # a job that writes no table of its own (maintenance)
             return OperatorLineage()
         inputs, outputs = datasets(get_settings(), run_id or "", complete)
         return OperatorLineage(inputs=inputs, outputs=outputs)
+
+    def _lineage_datasets(self):
+        """The job module's `lineage_datasets(settings, run_id, complete)`, or None for a job that
+        reports no lineage of its own (and takes no `--lineage-parent`)."""
+        return getattr(importlib.import_module(self.module), "lineage_datasets", None)
 
     def _on_server(self, server: str) -> None:
         """The job on the warm session of the job server; its output into the task log."""

@@ -124,3 +124,19 @@ def test_answers_keep_fields_that_are_none_and_additional_properties():
 
     entry = StructuredLogMessage.from_dict({"event": "started", "level": "info"})
     assert plain(entry) == {"event": "started", "timestamp": None, "level": "info"}
+
+
+def test_only_the_jobs_that_report_lineage_are_given_its_parent_ids():
+    """The steps pass `--lineage-parent/--lineage-root` to silver and gold, whose events name their
+    Airflow task; maintenance reports no lineage of its own and its arguments refuse them."""
+    from datetime import timedelta
+
+    from lakehouse import maintenance
+    from orchestration.spark import spark_step
+
+    steps = {module: spark_step(module.rsplit(".", 1)[-1], module, timeout=timedelta(minutes=1))
+             for module in ("lakehouse.silver.job", "lakehouse.gold.job", "lakehouse.maintenance")}
+    takes = {module: step._lineage_datasets() is not None for module, step in steps.items()}
+    assert takes == {"lakehouse.silver.job": True, "lakehouse.gold.job": True, "lakehouse.maintenance": False}
+    with pytest.raises(SystemExit):
+        maintenance.parse_args(["run-1", "--lineage-parent", "pinlake/maintenance.optimize_vacuum/x"])
