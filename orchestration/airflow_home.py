@@ -65,8 +65,8 @@ def openlineage_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__OPENLINEAGE__DISABLED": str(not settings.lineage_enabled),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": OPENLINEAGE_NAMESPACE,
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": OPENLINEAGE_TRANSPORT}),
-        # In a thread, not a forked child: `deltalake`'s runtime, already started in the task
-        # process by the up-to-date checks, does not survive a fork.
+        # In a thread, not a forked child: the task process has already used `deltalake` (the
+        # up-to-date checks), and a multi-threaded runtime is not safe to use after a fork.
         "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
     }
 

@@ -1,7 +1,7 @@
 """A Spark job's own OpenLineage events: START when it begins, COMPLETE or FAIL when it ends.
 
 The OpenLineage Spark listener would report Spark's plans; pinlake's jobs instead say what they
-read and wrote in the lakehouse's terms (each job module's `lineage_tables`): the input tables
+read and wrote in the lakehouse's terms (each job module's `lineage_datasets`): the input tables
 at the versions read, the output tables at their new versions with schema, column lineage and
 the quality gate's assertions. Run by Airflow, the job's run points at the task's OpenLineage
 run (ParentRunFacet, from the provider's `lineage_parent_id` and `lineage_root_parent_id`
