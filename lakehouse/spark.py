@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pyspark.sql import SparkSession
 
 from pinlake import jvm
@@ -12,6 +15,16 @@ from pinlake.settings import Settings, get_settings
 BATCH_CONF = {"spark.databricks.delta.snapshotPartitions": "4"}
 # What a batch job says when it returned before starting Spark (nothing to do).
 NOT_STARTED = "; Spark not started"
+# How a run over small data executes its queries: interpreted, planned once. Spark's defaults
+# generate and compile Java code for every query and re-plan after each shuffle; on a few
+# thousand rows that compiling and re-planning is most of a run's work (the JIT compiling the
+# generated classes kept a core busy). The results are the same; only the execution differs.
+SMALL_RUN_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+}
+
 def base_conf(settings: Settings) -> dict[str, str]:
     """Delta, the Kafka source, UTC everywhere, and the pinned jars from the JVM cache."""
     return {
@@ -46,3 +59,22 @@ def get_spark(app_name: str = "pinlake", settings: Settings | None = None,
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextmanager
+def sized_for(spark: SparkSession, rows: int | None, settings: Settings) -> Iterator[bool]:
+    """Run the block with SMALL_RUN_CONF when its input holds at most `settings.spark_small_run_rows`
+    rows (`rows` None: unknown, so not small; a limit of 0: never); the session's own values come back afterwards, so a
+    long-lived session (the job server's) sizes each run anew. Yields whether the run is small."""
+    small = rows is not None and rows <= settings.spark_small_run_rows and settings.spark_small_run_rows > 0
+    saved = {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF} if small else {}
+    for key, value in SMALL_RUN_CONF.items() if small else ():
+        spark.conf.set(key, value)
+    try:
+        yield small
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

@@ -209,6 +209,23 @@ def version(name: str, root: str | None = None) -> int | None:
     return delta_log(name, root).version() if exists(name, root) else None
 
 
+def rows(names: list[str], root: str | None = None) -> int | None:
+    """How many rows the tables hold, from the file statistics in their Delta logs (no Spark); a
+    table that does not exist holds none; None when a file has no row count in the log."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for name in names:
+        if not exists(name, root):
+            continue
+        counts = pa.table(delta_log(name, root).get_add_actions(flatten=True))["num_records"]
+        if counts.null_count:
+            return None
+        total += pc.sum(counts).as_py() or 0
+    return total
+
+
 def arrow(name: str, root: str | None = None, columns: list[str] | None = None) -> pa.Table | None:
     """The current snapshot as an Arrow table (`columns` only), or None when the table does not exist."""
     return delta_log(name, root).to_pyarrow_table(columns=columns) if exists(name, root) else None

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
     spark_driver_memory: str = "2g"
+    spark_small_run_rows: int = Field(
+        100_000, ge=0, description="A silver or gold run whose input tables hold at most this many rows runs "
+                                   "its queries interpreted (no code generation, no adaptive re-planning): on "
+                                   "small data compiling each query costs more than it saves; 0: never."
+    )
     spark_server_host: str = Field("127.0.0.1", description="Where the Spark job server listens (lakehouse/jobserver.py).")
     spark_server_port: int = Field(8795, description="The Spark job server's port.")
     spark_server_url: str | None = Field(

@@ -37,7 +37,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse import catalog, tables
 from lakehouse.gold import common
 from lakehouse.gold.tables import gold_tables
-from lakehouse.spark import BATCH_CONF, NOT_STARTED
+from lakehouse.spark import BATCH_CONF, NOT_STARTED, sized_for
 from pinlake.settings import Settings, get_settings
 
 JOB = "lakehouse.gold.job"  # the module, as spark-submit and the job server run it; its lineage job name
@@ -116,12 +116,20 @@ def run(spark: SparkSession, settings: Settings, run_id: str, gated: bool = True
     built from. When every gold table's latest commit records the current ones, a run would
     publish the same rows again: it is skipped (unless `force`), so a scheduled run with no new
     data leaves gold's history and the quality results alone. `full` computes the states from
-    all of silver rather than from what changed; `gated=False` skips the quality gates.
+    all of silver rather than from what changed; `gated=False` skips the quality gates. A run
+    over few silver rows runs its queries interpreted (`sized_for`).
     """
     root = settings.lakehouse
     inputs = built_from(root)
     if not force and up_to_date(root, inputs):
         return None
+    with sized_for(spark, tables.rows(list(silver_inputs()), root), settings):
+        return _run(spark, settings, run_id, inputs, gated, full)
+
+
+def _run(spark: SparkSession, settings: Settings, run_id: str, inputs: dict, gated: bool,
+         full: bool) -> dict[str, int]:
+    root = settings.lakehouse
     silver = read_silver(spark, root, inputs)
     states, shared = (None, []) if full else _from_changes(spark, root, silver, inputs)
     if states is None:

@@ -31,7 +31,7 @@ from lakehouse.silver.geo import GEO
 from lakehouse.silver.pins import PINS
 from lakehouse.silver.quarantine import QUARANTINE, build_quarantine
 from lakehouse.silver.users import USERS
-from lakehouse.spark import BATCH_CONF, NOT_STARTED
+from lakehouse.spark import BATCH_CONF, NOT_STARTED, sized_for
 from lakehouse.spec import SilverTable
 from pinlake.settings import Settings, get_settings
 
@@ -175,7 +175,15 @@ def run(spark: SparkSession, settings: Settings, run_id: str, gated: bool = True
 
     `full_refresh` rebuilds silver and the quarantine from all of bronze (the summaries then
     count every bronze row); `gated=False` skips the quality gates (benchmarks measure what they cost).
+    A run over few rows (bronze and silver together) runs its queries interpreted (`sized_for`).
     """
+    root = settings.lakehouse
+    inputs = [name for e in ENTITIES for name in (e.source, e.name)] + [QUARANTINE.name]
+    with sized_for(spark, tables.rows(inputs, root), settings):
+        return _run(spark, settings, run_id, gated, full_refresh)
+
+
+def _run(spark: SparkSession, settings: Settings, run_id: str, gated: bool, full_refresh: bool) -> list[dict]:
     root = settings.lakehouse
     started = datetime.now(timezone.utc)
     read = tables.side_by_side([partial(read_batch, spark, e, root, started, full_refresh) for e in ENTITIES],

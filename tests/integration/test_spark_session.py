@@ -62,3 +62,37 @@ def test_ensure_creates_a_table_whose_creation_was_killed(spark, tmp_path):
     tables.ensure(spark, spec, str(tmp_path))
     assert tables.version(spec.name, str(tmp_path)) == 0
     assert tables.read(spark, spec.name, str(tmp_path)).schema == spec.schema
+
+
+def test_rows_counts_every_table_from_its_log_and_none_for_a_missing_one(spark, tmp_path):
+    root = str(tmp_path)
+    df = spark.createDataFrame([Row(ind=i, name=str(i)) for i in range(5)], "ind bigint, name string")
+    tables.overwrite(df, "silver.example", root=root)
+    tables.append(df.limit(2), "silver.example", root=root)
+    tables.overwrite(df.limit(3), "silver.other", root=root)
+    tables.overwrite(df.limit(1), "silver.other", root=root)  # the overwritten files no longer count
+
+    assert tables.rows(["silver.example", "silver.other", "silver.missing"], root) == 8
+
+
+def test_a_small_run_is_interpreted_and_the_session_gets_its_own_conf_back(spark, tmp_path):
+    from lakehouse.spark import SMALL_RUN_CONF, sized_for
+    from pinlake.settings import Settings
+
+    settings = Settings(data_root=tmp_path, spark_small_run_rows=100)
+    before = {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF}
+    assert before != SMALL_RUN_CONF
+
+    with sized_for(spark, 100, settings) as small:
+        assert small
+        assert {key: spark.conf.get(key) for key in SMALL_RUN_CONF} == SMALL_RUN_CONF
+        plan = spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
+        assert "WholeStageCodegen" not in plan
+    assert {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF} == before
+
+    for rows in (101, None):  # more rows than the limit, or not known: compiled as usual
+        with sized_for(spark, rows, settings) as small:
+            assert not small
+            assert {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF} == before
+    with sized_for(spark, 0, settings.model_copy(update={"spark_small_run_rows": 0})) as small:
+        assert not small  # a limit of 0 turns it off, even for an empty input
