@@ -16,7 +16,12 @@ TERMINAL_RUN_STATES = {"success", "failed"}
 
 
 class AirflowError(RuntimeError):
-    """Airflow answered with an error; the message says what was asked and what it said."""
+    """Airflow answered with an error; the message says what was asked and what it said, and
+    `status` the HTTP status (None when there was no answer)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class AirflowRefused(AirflowError):
@@ -94,11 +99,11 @@ class AirflowClient:
             except NotFoundException as exc:
                 if missing:
                     return None
-                raise AirflowError(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
+                raise AirflowError(f"{what}: {exc.status} {str(exc.body)[:300]}", exc.status) from exc
             except ForbiddenException as exc:
                 raise AirflowRefused(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
             except ApiException as exc:
-                raise AirflowError(f"{what}: {exc.status} {str(exc.body)[:300]}") from exc
+                raise AirflowError(f"{what}: {exc.status} {str(exc.body)[:300]}", exc.status) from exc
             except urllib3.exceptions.HTTPError as exc:
                 raise AirflowUnreachable(f"{what}: {exc!r}") from exc
         raise AssertionError("unreachable")

@@ -140,3 +140,38 @@ def test_only_the_jobs_that_report_lineage_are_given_its_parent_ids():
     assert takes == {"lakehouse.silver.job": True, "lakehouse.gold.job": True, "lakehouse.maintenance": False}
     with pytest.raises(SystemExit):
         maintenance.parse_args(["run-1", "--lineage-parent", "pinlake/maintenance.optimize_vacuum/x"])
+
+
+class _Answers:
+    """The asset-event answers of one run, in order (an exception is raised, a list returned)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.asked = 0
+
+    def asset_events(self, dag_id: str, run_id: str) -> list[dict]:
+        self.asked += 1
+        answer = self.answers[min(self.asked, len(self.answers)) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_a_500_while_the_triggered_run_is_queued_is_asked_again_and_any_other_error_is_not():
+    from orchestration.client import AirflowError
+    from orchestration.commands import triggered_run
+
+    created = [{"created_dagruns": [{"dag_id": "publish", "run_id": "asset_triggered__1"},
+                                    {"dag_id": "other", "run_id": "x"}]}]
+    queued = AirflowError("asset events of r: 500 Internal Server Error", 500)
+    answers = _Answers(queued, queued, created)
+    assert triggered_run(answers, "medallion", "r", "publish", timeout=10, interval=0) == "asset_triggered__1"
+    assert answers.asked == 3
+
+    with pytest.raises(AirflowError, match="500"):  # still 500 at the timeout: Airflow's answer, not "no run"
+        triggered_run(_Answers(queued), "medallion", "r", "publish", timeout=0.05, interval=0.01)
+    assert triggered_run(_Answers([]), "medallion", "r", "publish", timeout=0.05, interval=0.01) is None
+    refused = _Answers(AirflowError("asset events of r: 400 Bad Request", 400), created)
+    with pytest.raises(AirflowError, match="400"):
+        triggered_run(refused, "medallion", "r", "publish", timeout=10, interval=0)
+    assert refused.asked == 1
