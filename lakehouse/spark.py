@@ -25,6 +25,7 @@ SMALL_RUN_CONF = {
     "spark.sql.adaptive.enabled": "false",
 }
 
+
 def base_conf(settings: Settings) -> dict[str, str]:
     """Delta, the Kafka source, UTC everywhere, and the pinned jars from the JVM cache."""
     return {
@@ -64,8 +65,9 @@ def get_spark(app_name: str = "pinlake", settings: Settings | None = None,
 @contextmanager
 def sized_for(spark: SparkSession, rows: int | None, settings: Settings) -> Iterator[bool]:
     """Run the block with SMALL_RUN_CONF when its input holds at most `settings.spark_small_run_rows`
-    rows (`rows` None: unknown, so not small; a limit of 0: never); the session's own values come back afterwards, so a
-    long-lived session (the job server's) sizes each run anew. Yields whether the run is small."""
+    rows (`rows` None: unknown, so not small; a limit of 0: never). The session's own values come
+    back afterwards, so a long-lived session (the job server's) sizes each run anew. Yields
+    whether the run is small."""
     small = rows is not None and rows <= settings.spark_small_run_rows and settings.spark_small_run_rows > 0
     saved = {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF} if small else {}
     for key, value in SMALL_RUN_CONF.items() if small else ():
