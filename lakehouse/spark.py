@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +10,8 @@ from pyspark.sql import SparkSession
 
 from pinlake import jvm
 from pinlake.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 # The batch jobs' conf: Delta rebuilds a table's state with 50 tasks by default; silver's and
 # gold's logs are short, and on a few cores those tasks dominate a small run.
@@ -69,6 +72,8 @@ def sized_for(spark: SparkSession, rows: int | None, settings: Settings) -> Iter
     back afterwards, so a long-lived session (the job server's) sizes each run anew. Yields
     whether the run is small."""
     small = rows is not None and rows <= settings.spark_small_run_rows and settings.spark_small_run_rows > 0
+    if small:
+        log.info("%d input rows, at most %d: queries interpreted", rows, settings.spark_small_run_rows)
     saved = {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF} if small else {}
     for key, value in SMALL_RUN_CONF.items() if small else ():
         spark.conf.set(key, value)

@@ -70,8 +70,9 @@ def lake(tmp_path) -> Settings:
 def gold_run(spark, lake, run_id: str, caplog) -> str:
     """One gold run; how it ran: "incremental" (from the change feed) or "full"."""
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger=gold_job.__name__):
+    with caplog.at_level(logging.INFO, logger="lakehouse"):
         gold_job.run(spark, lake, run_id)
+    assert "queries interpreted" in caplog.text  # a small run (lakehouse.spark.sized_for)
     return "incremental" if "gold: incremental" in caplog.text else "full"
 
 
@@ -90,7 +91,9 @@ def test_incremental_idempotent_latest_version_wins(spark, lake, caplog):
     assert not silver_job.up_to_date(lake)
 
     # run 1: everything is new
-    summaries = silver_job.run(spark, lake, "it-run-1")
+    with caplog.at_level(logging.INFO, logger="lakehouse"):
+        summaries = silver_job.run(spark, lake, "it-run-1")
+    assert "queries interpreted" in caplog.text  # a small run (lakehouse.spark.sized_for)
     assert {s["topic"]: s["rows"] for s in summaries} == {
         f"pinterest.{k}": len(v) for k, v in batch1.items()}
     reports = assert_invariant(spark, lake)
