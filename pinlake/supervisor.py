@@ -35,6 +35,7 @@ class Service:
     stop_signal: int = signal.SIGTERM
     start_timeout: float = 90.0
     extra: Callable[[Settings], dict] = field(default=lambda s: {})
+    group: str | None = None  # services of one group start together: none is healthy until enough of them run
 
 
 class ServiceFailed(RuntimeError):
@@ -84,72 +85,113 @@ class Supervisor:
 
     def start(self, service: Service) -> bool:
         """Start one service unless it runs already; wait until it is healthy."""
-        if self.process(service.name):
-            return False
+        return bool(self.start_together([service]))
+
+    def start_together(self, services: list[Service]) -> list[Service]:
+        """Start those of `services` that are not running, all at once; wait until each is healthy.
+
+        Returns the services started. A service that does not become healthy is stopped with
+        the others started here, and ServiceFailed names it and its log.
+        """
+        launched: dict[str, tuple[Service, subprocess.Popen]] = {}
         for folder in (self.settings.run_dir, self.settings.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        service.prepare(self.settings)
-        env = {**os.environ, **self.settings.child_env()}
-        with open(self.log_file(service.name), "ab") as log:
-            child = subprocess.Popen(
-                service.command(self.settings), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-            )
-        self._children[service.name] = child
-        record = {"pid": child.pid, "create_time": psutil.Process(child.pid).create_time(),
-                  "address": service.address(self.settings)}
-        self._pid_file(service.name).write_text(json.dumps(record))
-        if not wait_until(lambda: child.poll() is not None or service.healthy(self.settings),
-                          service.start_timeout) or child.poll() is not None:
-            self.stop(service)
-            raise ServiceFailed(
-                f"{service.name} did not become healthy within {service.start_timeout:.0f}s; "
-                f"see {self.log_file(service.name)}"
-            )
-        service.after_start(self.settings)
-        return True
+        for service in services:
+            if self.process(service.name):
+                continue
+            service.prepare(self.settings)
+            env = {**os.environ, **self.settings.child_env()}
+            with open(self.log_file(service.name), "ab") as log:
+                child = subprocess.Popen(
+                    service.command(self.settings), stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+                )
+            self._children[service.name] = child
+            launched[service.name] = (service, child)
+            record = {"pid": child.pid, "create_time": psutil.Process(child.pid).create_time(),
+                      "address": service.address(self.settings)}
+            self._pid_file(service.name).write_text(json.dumps(record))
+        for service, child in launched.values():
+            if not wait_until(lambda: child.poll() is not None or service.healthy(self.settings),
+                              service.start_timeout) or child.poll() is not None:
+                self.stop_together([other for other, _ in launched.values()])
+                raise ServiceFailed(
+                    f"{service.name} did not become healthy within {service.start_timeout:.0f}s; "
+                    f"see {self.log_file(service.name)}"
+                )
+        for service, _ in launched.values():
+            service.after_start(self.settings)
+        return [service for service, _ in launched.values()]
 
     def up(self, on_event: Callable[[str, str], None] = lambda name, what: None) -> None:
-        """Start every service in order."""
-        for service in self.services:
-            on_event(service.name, "starting")
-            started = self.start(service)
-            on_event(service.name, "started" if started else "already running")
+        """Start every service in order; the services of a group together."""
+        for group in self._groups():
+            for service in group:
+                on_event(service.name, "starting")
+            started = {service.name for service in self.start_together(group)}
+            for service in group:
+                on_event(service.name, "started" if service.name in started else "already running")
 
     def stop(self, service: Service, timeout: float = 30.0) -> bool:
         """Stop a service's whole process group; SIGKILL what outlives `timeout`."""
-        proc = self.process(service.name)
-        if proc is None:
-            return False
-        try:
-            family = [proc, *proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            family = [proc]
-        for sig in (service.stop_signal, signal.SIGKILL):
+        return bool(self.stop_together([service], timeout))
+
+    def stop_together(self, services: list[Service], timeout: float = 30.0) -> list[str]:
+        """Stop the running ones of `services` at once (each its whole process group); SIGKILL
+        what outlives `timeout`. Returns the names of those stopped."""
+        running = {}
+        for service in services:
+            proc = self.process(service.name)
+            if proc is None:
+                continue
             try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            for member in family:  # members that left the group are signalled one by one
+                running[service.name] = (service, proc, [proc, *proc.children(recursive=True)])
+            except psutil.NoSuchProcess:
+                running[service.name] = (service, proc, [proc])
+        waiting = dict(running)
+        for kill in (False, True):
+            for service, proc, family in waiting.values():
+                sig = signal.SIGKILL if kill else service.stop_signal
                 try:
-                    member.send_signal(sig)
-                except psutil.NoSuchProcess:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
                     pass
-            child = self._children.get(service.name)
-            gone, alive = psutil.wait_procs(family, timeout=timeout if sig != signal.SIGKILL else 10)
-            if child is not None:
-                child.poll()
-            if not alive:
+                for member in family:  # members that left the group are signalled one by one
+                    try:
+                        member.send_signal(sig)
+                    except psutil.NoSuchProcess:
+                        pass
+            members = [member for _, _, family in waiting.values() for member in family]
+            _, alive = psutil.wait_procs(members, timeout=10 if kill else timeout)
+            for name in list(waiting):
+                child = self._children.get(name)
+                if child is not None:
+                    child.poll()
+                if not any(member in alive for member in waiting[name][2]):
+                    del waiting[name]
+            if not waiting:
                 break
-        self._children.pop(service.name, None)
-        self._pid_file(service.name).unlink(missing_ok=True)
-        return True
+        for name in running:
+            self._children.pop(name, None)
+            self._pid_file(name).unlink(missing_ok=True)
+        return list(running)
+
+    def _groups(self) -> list[list[Service]]:
+        """The services in start order, consecutive services of one group together."""
+        groups: list[list[Service]] = []
+        for service in self.services:
+            if groups and service.group and groups[-1][0].group == service.group:
+                groups[-1].append(service)
+            else:
+                groups.append([service])
+        return groups
 
     def down(self, on_event: Callable[[str, str], None] = lambda name, what: None) -> None:
-        """Stop every service, in reverse start order."""
-        for service in reversed(self.services):
-            stopped = self.stop(service)
-            on_event(service.name, "stopped" if stopped else "not running")
+        """Stop every service, in reverse start order; the services of a group together."""
+        for group in reversed(self._groups()):
+            stopped = self.stop_together(group)
+            for service in reversed(group):
+                on_event(service.name, "stopped" if service.name in stopped else "not running")
 
     def status(self) -> dict[str, dict]:
         """Each service's pid, address, state and health."""
