@@ -15,7 +15,7 @@ WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: setup system browser docker venv jvm tools web test test-cluster test-compose unit integration demo lock clean-venv help
+.PHONY: setup system browser docker venv jvm tools web test test-cluster test-replicated test-compose unit integration demo lock clean-venv help
 
 help:
 	@echo "make demo   set up, start the local stack, run the pipeline, print answers"
@@ -91,6 +91,9 @@ test-cluster: setup
 	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 
 # Only the test that builds the images and runs `docker compose up` in a Docker engine (also in `test`).
+test-replicated: setup
+	$(BIN)/python -m pytest -m replicated $(PYTEST_ARGS)
+
 test-compose: setup docker
 	$(BIN)/python -m pytest -m compose $(PYTEST_ARGS)
 

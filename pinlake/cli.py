@@ -40,7 +40,8 @@ def _supervisor():
     from pinlake.services import all_services
     from pinlake.supervisor import Supervisor
 
-    return Supervisor(get_settings(), all_services())
+    settings = get_settings()
+    return Supervisor(settings, all_services(settings))
 
 
 def _say(name: str, what: str) -> None:
@@ -49,13 +50,14 @@ def _say(name: str, what: str) -> None:
 
 @app.command()
 def up() -> None:
-    """Start the local stack (Kafka broker, ...) and wait until each service is healthy."""
+    """Start the local stack (Kafka's brokers, ...) and wait until each service is healthy."""
     from pinlake.jvm import JvmArtifactsMissing
+    from pinlake.kafka import ClusterChanged
     from pinlake.supervisor import ServiceFailed
 
     try:
         _supervisor().up(on_event=_say)
-    except (ServiceFailed, JvmArtifactsMissing) as exc:
+    except (ServiceFailed, JvmArtifactsMissing, ClusterChanged) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(Exit.FAILED) from exc
     console.print(f"stack is up; data under {get_settings().data_root}. `pinlake status` shows it.")
@@ -69,17 +71,22 @@ def down() -> None:
 
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
-    """Show each local service: pid, address, health, log file; exit 3 unless all are healthy."""
+    """Show each local service: pid, address, health, log file; each Kafka partition's leader and
+    in-sync replicas; the bronze stream's progress. Exit 3 unless all services are healthy."""
     from lakehouse.bronze.status import bronze_status, status_table
 
+    settings = get_settings()
     report = _supervisor().status()
-    bronze = bronze_status(get_settings())
+    partitions = kafka_partitions(settings) if any(e["running"] for e in report.values()) else []
+    bronze = bronze_status(settings)
     down = [name for name, entry in report.items() if not (entry["running"] and entry["healthy"])]
     if as_json:
-        typer.echo(json.dumps({"data_root": str(get_settings().data_root), "services": report,
-                               "bronze": bronze}, indent=2))
+        typer.echo(json.dumps({"data_root": str(settings.data_root), "services": report,
+                               "kafka_partitions": partitions, "bronze": bronze}, indent=2))
     else:
         console.print(services_table(report))
+        if partitions:
+            console.print(partitions_table(partitions, settings.min_insync_replicas))
         console.print(status_table(bronze))
         if down:
             err.print(f"not healthy: {', '.join(down)} (`pinlake up` starts what is stopped; "
@@ -99,6 +106,28 @@ def services_table(report: dict[str, dict]) -> Table:
         state = ("[green]healthy[/green]" if entry["healthy"] else "[yellow]unhealthy[/yellow]") \
             if entry["running"] else "[dim]stopped[/dim]"
         table.add_row(name, state, str(entry["pid"] or "-"), entry["address"], entry["log"])
+    return table
+
+
+def kafka_partitions(settings) -> list[dict]:
+    """Each contract topic partition's leader and in-sync replicas; none while no broker answers."""
+    from pinlake.kafka import partitions
+
+    try:
+        return partitions(settings.bootstrap, timeout=3.0)
+    except Exception:  # noqa: BLE001 - no broker answering: the services table says so
+        return []
+
+
+def partitions_table(partitions: list[dict], min_insync: int) -> Table:
+    """One row per topic partition: leader, replicas, in-sync replicas; a partition that takes no
+    acknowledged write (no leader, or fewer in sync than min.insync.replicas) in red."""
+    table = Table("topic", "partition", "leader", "replicas", "in sync", title="Kafka partitions")
+    for p in partitions:
+        writable = p["leader"] is not None and len(p["isr"]) >= min_insync
+        isr = ",".join(map(str, p["isr"]))
+        table.add_row(p["topic"], str(p["partition"]), str(p["leader"] or "[red]none[/red]"),
+                      ",".join(map(str, p["replicas"])), isr if writable else f"[red]{isr or '-'}[/red]")
     return table
 
 

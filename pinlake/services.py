@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pinlake.settings import Settings
 from pinlake.supervisor import Service
 
 
-def all_services() -> list[Service]:
-    """Kafka, the ingest API, the bronze stream, the Spark job server, the exporter of Airflow's
-    metrics and Airflow; each area defines its own Service."""
+def all_services(settings: Settings | None = None) -> list[Service]:
+    """Kafka's brokers (PINLAKE_KAFKA_BROKERS of them), the ingest API, the bronze stream, the Spark
+    job server, the exporter of Airflow's metrics and Airflow; each area defines its own Service."""
     from ingest.service import API
     from lakehouse.bronze.service import BRONZE
     from lakehouse.jobserver import SPARK_SERVER
     from orchestration.metrics import AIRFLOW_METRICS
     from orchestration.service import AIRFLOW
-    from pinlake.kafka import KAFKA
+    from pinlake.kafka import brokers
+    from pinlake.settings import get_settings
 
-    return [KAFKA, API, BRONZE, SPARK_SERVER, AIRFLOW_METRICS, AIRFLOW]
+    return [*brokers(settings or get_settings()), API, BRONZE, SPARK_SERVER, AIRFLOW_METRICS, AIRFLOW]

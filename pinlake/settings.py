@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOPICS = {"pin": "pinterest.pin", "geo": "pinterest.geo", "user": "pinterest.user"}
@@ -31,10 +31,16 @@ class Settings(BaseSettings):
     )
 
     kafka_bootstrap: str | None = Field(
-        None, description="Kafka bootstrap servers; default the local broker, 127.0.0.1:<kafka_port>."
+        None, description="Kafka bootstrap servers; default the local brokers, 127.0.0.1:<kafka_port>,..."
     )
-    kafka_port: int = 9092
-    kafka_controller_port: int = 9093
+    kafka_brokers: int = Field(
+        1, ge=1, le=9, description="Local Kafka brokers `pinlake up` starts. With 3 or more: a controller quorum "
+                                   "of three, topics replicated 3 times, acknowledged = on at least 2 brokers."
+    )
+    kafka_port: int = Field(9092, description="The first local broker's port; broker n listens on kafka_port + 2(n-1).")
+    kafka_controller_port: int = Field(
+        9093, description="The first local controller's port; controller n listens on kafka_controller_port + 2(n-1)."
+    )
     kafka_partitions: int = 3
     kafka_heap: str = "512m"
 
@@ -115,10 +121,44 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @model_validator(mode="after")
+    def _kafka_ports_apart(self) -> Settings:
+        clients = {self.broker_port(n) for n in self.broker_nodes}
+        controllers = {self.controller_port(n) for n in self.broker_nodes}
+        if clients & controllers:
+            raise ValueError(
+                f"kafka_port ({self.kafka_port}) and kafka_controller_port ({self.kafka_controller_port}) give "
+                f"{self.kafka_brokers} brokers the same port(s) {sorted(clients & controllers)}: broker n listens on "
+                "kafka_port + 2(n-1) and its controller on kafka_controller_port + 2(n-1)")
+        return self
+
+    @property
+    def broker_nodes(self) -> range:
+        """The local brokers' node ids, 1 to kafka_brokers."""
+        return range(1, self.kafka_brokers + 1)
+
+    def broker_port(self, node: int) -> int:
+        """Where local broker `node` (1-based) serves clients."""
+        return self.kafka_port + 2 * (node - 1)
+
+    def controller_port(self, node: int) -> int:
+        """Where local broker `node`'s KRaft controller listens."""
+        return self.kafka_controller_port + 2 * (node - 1)
+
+    @property
+    def replication_factor(self) -> int:
+        """Replicas of each topic partition: min(3, brokers)."""
+        return min(3, self.kafka_brokers)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """Replicas that must hold a record before it is acknowledged: 2 with three or more brokers."""
+        return 2 if self.kafka_brokers >= 3 else 1
+
     @property
     def bootstrap(self) -> str:
         """The Kafka bootstrap servers to use."""
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+        return self.kafka_bootstrap or ",".join(f"127.0.0.1:{self.broker_port(n)}" for n in self.broker_nodes)
 
     @property
     def lakehouse(self) -> str:

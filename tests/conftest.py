@@ -27,20 +27,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_block(size: int) -> int:
+    """The first of `size` consecutive loopback ports that nothing listens on right now."""
+    for _ in range(200):
+        base = free_port()
+        sockets = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {size} consecutive free ports found")
+
+
 def make_settings(data_root: Path, **overrides) -> Settings:
     """Settings for an isolated stack: its own data root and free ports."""
-    return Settings(
-        data_root=data_root,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        api_port=free_port(),
-        spark_server_port=free_port(),
-        bronze_metrics_port=free_port(),
-        airflow_statsd_port=free_port(),
-        airflow_metrics_port=free_port(),
-        kafka_heap="384m",
-        **overrides,
-    )
+    ports = ("kafka_port", "kafka_controller_port", "api_port", "spark_server_port", "bronze_metrics_port",
+             "airflow_statsd_port", "airflow_metrics_port")
+    return Settings(data_root=data_root, kafka_heap="384m",
+                    **{**{name: free_port() for name in ports}, **overrides})
 
 
 def processes_of(data_root: Path) -> list[psutil.Process]:

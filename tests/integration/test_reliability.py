@@ -107,6 +107,7 @@ class Ingest(threading.Thread):
         self.stack, self.events = stack, generate(10**6, seed=SEED, start=start_posting)
         self.stop, self.lock = threading.Event(), threading.Lock()
         self.acknowledged, self.statuses, self.failures = 0, Counter(), []
+        self.answers: list[tuple[float, float, int]] = []  # (sent, answered) monotonic times, status
 
     def run(self):
         started, sent = time.monotonic(), 0
@@ -114,11 +115,13 @@ class Ingest(threading.Thread):
                 open(self.stack.ledger, "a", encoding="utf-8") as ledger:
             while not self.stop.is_set():
                 batch = [next(self.events) for _ in range(BATCH)]
+                posted = time.monotonic()
                 try:
                     answer = client.post("/events", json=batch)
                 except httpx.HTTPError as exc:
                     self.failures.append(repr(exc))
                     continue
+                self.answers.append((posted, time.monotonic(), answer.status_code))
                 self.statuses[answer.status_code] += 1
                 if answer.status_code == 200:
                     for event, event_id in zip(batch, answer.json()["event_ids"], strict=True):

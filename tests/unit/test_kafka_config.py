@@ -35,3 +35,46 @@ def test_cluster_ids_are_16_byte_uuids_that_never_start_with_a_dash():
     assert not [i for i in ids if i.startswith("-")]
     assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_three_brokers_share_a_static_quorum_and_replicate_every_topic_three_times(tmp_path):
+    settings = Settings(_env_file=None, data_root=tmp_path, kafka_brokers=3, kafka_port=1000,
+                        kafka_controller_port=1001)
+    assert settings.bootstrap == "127.0.0.1:1000,127.0.0.1:1002,127.0.0.1:1004"
+    props = {node: _props(kafka.server_properties(settings, node)) for node in (1, 2, 3)}
+    for node, p in props.items():
+        assert p["node.id"] == str(node)
+        assert p["controller.quorum.voters"] == "1@127.0.0.1:1001,2@127.0.0.1:1003,3@127.0.0.1:1005"
+        assert "controller.quorum.bootstrap.servers" not in p
+        assert p["listeners"] == f"PLAINTEXT://127.0.0.1:{998 + 2 * node},CONTROLLER://127.0.0.1:{999 + 2 * node}"
+        assert p["log.dirs"] == str(kafka.kafka_dir(settings, node) / "data")
+        assert (p["default.replication.factor"], p["min.insync.replicas"]) == ("3", "2")
+        assert (p["offsets.topic.replication.factor"], p["transaction.state.log.min.isr"]) == ("3", "2")
+        assert p["unclean.leader.election.enable"] == "false"
+    assert len({p["log.dirs"] for p in props.values()}) == 3
+    assert [s.name for s in kafka.brokers(settings)] == ["kafka", "kafka-2", "kafka-3"]
+    assert {s.group for s in kafka.brokers(settings)} == {"kafka"}
+
+
+def test_brokers_past_the_third_are_brokers_only_and_two_brokers_keep_one_controller(tmp_path):
+    four = Settings(_env_file=None, data_root=tmp_path, kafka_brokers=4)
+    assert _props(kafka.server_properties(four, 4))["process.roles"] == "broker"
+    assert "CONTROLLER" not in _props(kafka.server_properties(four, 4))["listeners"]
+    two = Settings(_env_file=None, data_root=tmp_path, kafka_brokers=2)
+    assert _props(kafka.server_properties(two, 1))["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert (two.replication_factor, two.min_insync_replicas) == (2, 1)
+    one = Settings(_env_file=None, data_root=tmp_path)
+    assert (one.replication_factor, one.min_insync_replicas, one.bootstrap) == (1, 1, "127.0.0.1:9092")
+
+
+def test_ports_that_collide_across_brokers_are_refused_naming_both_settings(tmp_path):
+    with pytest.raises(ValueError, match="kafka_port .* and kafka_controller_port"):
+        Settings(_env_file=None, data_root=tmp_path, kafka_brokers=3, kafka_port=9092, kafka_controller_port=9094)
+
+
+def test_a_cluster_started_with_one_size_refuses_another(tmp_path):
+    first = Settings(_env_file=None, data_root=tmp_path, kafka_brokers=3)
+    ident = kafka.cluster_id(first)
+    assert kafka.cluster_id(first) == ident  # kept: a wiped broker is formatted with it again
+    with pytest.raises(kafka.ClusterChanged, match="PINLAKE_KAFKA_BROKERS=1.*has 3 broker"):
+        kafka.cluster_id(Settings(_env_file=None, data_root=tmp_path))
