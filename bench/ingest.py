@@ -10,10 +10,16 @@ supervisor in a temporary data root, then measures, on the same generated events
 3. the ceiling: a bare confluent-kafka producer in this process, same configuration as the
    API's, sending the same records (value, key, headers) and waiting for every delivery report.
 
-It prints each figure, its ratio to the ceiling, the issue's targets, and the API process's
+It prints each figure, its ratio to the ceiling, the targets, and the API process's
 CPU time (all its threads, librdkafka's included) per wall second and per event, which says
-more than the rates on a machine that others keep busy. Run:
-    .venv/bin/python bench/ingest.py [--postings 10000] [--batch-rounds 5] [--json]
+more than the rates on a machine that others keep busy.
+
+`--brokers 1 3` runs it all once per cluster size, each on a fresh stack, and compares the
+replicated cluster with one broker (acks=all then waits for two replicas). With three or more
+brokers it also measures a failover: single POSTs of one record, whose key Kafka puts on a
+partition led by broker b, every 50 ms; b is SIGKILLed; the figure is the time from the kill to
+the first 200 for that partition again. It reports the brokers' resident memory too. Run:
+    .venv/bin/python bench/ingest.py [--postings 10000] [--batch-rounds 5] [--brokers 1 3] [--json]
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -41,10 +49,10 @@ from ingest.emulator import generate  # noqa: E402
 from ingest.producer import new_event_ids, producer_config  # noqa: E402
 from ingest.service import API, api_url, ready  # noqa: E402
 from ingest.validation import parse_record  # noqa: E402
-from pinlake.kafka import KAFKA  # noqa: E402
+from pinlake.kafka import brokers, partitions, service_name  # noqa: E402
 from pinlake.settings import TOPICS, Settings  # noqa: E402
 from pinlake.supervisor import Supervisor, wait_until  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_block, free_port  # noqa: E402
 
 
 def http_request(path: str, body: bytes) -> bytes:
@@ -177,6 +185,56 @@ def measure(args, settings: Settings, supervisor: Supervisor) -> dict:
     return results
 
 
+def broker_memory(supervisor: Supervisor, settings: Settings) -> int:
+    """The brokers' resident memory, in bytes (each JVM and its children)."""
+    total = 0
+    for node in settings.broker_nodes:
+        proc = supervisor.process(service_name(node))
+        for member in [proc, *proc.children(recursive=True)] if proc else []:
+            total += member.memory_info().rss
+    return total
+
+
+def failover(settings: Settings, supervisor: Supervisor, events: list[dict]) -> dict:
+    """SIGKILL the leader of one partition while one of its records is POSTed every 50 ms;
+    the seconds until that partition answers 200 again."""
+    import httpx
+    from confluent_kafka import Consumer, TopicPartition
+
+    pins = [e for e in events if e["type"] == "pin"][:50]
+    with httpx.Client(base_url=api_url(settings), timeout=30) as client:
+        ids = {client.post("/pin/", json=e["record"]).json()["event_id"]: e for e in pins}
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "bench-failover",
+                         "enable.auto.commit": False})
+    where = {}
+    for p in range(settings.kafka_partitions):
+        low, high = consumer.get_watermark_offsets(TopicPartition(TOPICS["pin"], p), timeout=30)
+        consumer.assign([TopicPartition(TOPICS["pin"], p, low)])
+        for message in consumer.consume(high - low, timeout=30):
+            event_id = dict(message.headers() or []).get("event_id", b"").decode()
+            if event_id in ids:
+                where[event_id] = p
+    consumer.close()
+    leaders = {p["partition"]: p["leader"] for p in partitions(settings.bootstrap) if p["topic"] == TOPICS["pin"]}
+    event_id, partition = next(iter(where.items()))
+    record, leader = ids[event_id]["record"], leaders[partition]
+    answers: list[tuple[float, int]] = []
+    with httpx.Client(base_url=api_url(settings), timeout=30) as client:
+        proc = supervisor.process(service_name(leader))
+        os.killpg(proc.pid, signal.SIGKILL)
+        killed = time.perf_counter()
+        while time.perf_counter() - killed < 120:
+            sent = time.perf_counter()
+            status = client.post("/pin/", json=record).status_code
+            answers.append((time.perf_counter(), status))
+            if status == 200:
+                break
+            time.sleep(max(0.0, sent + 0.05 - time.perf_counter()))
+    back = next((at - killed for at, status in answers if status == 200), None)
+    return {"partition": f"{TOPICS['pin']}[{partition}]", "leader_killed": leader, "seconds_to_200": back,
+            "answers": dict(Counter(status for _, status in answers))}
+
+
 def report(results: dict, args) -> None:
     """Print the figures, the ratios and the targets."""
     print(f"\ningest benchmark: {args.postings} postings (seed {args.seed}); single POSTs from "
@@ -196,8 +254,29 @@ def report(results: dict, args) -> None:
     for name in ("single", "batch"):
         if set(results[name]["statuses"]) != {"200"}:
             print(f"warning: {name} answers by status (events): {results[name]['statuses']}")
+    if "memory_mib" in results:
+        print(f"brokers' resident memory: {results['memory_mib']:.0f} MiB")
+    if "failover" in results:
+        f = results["failover"]
+        print(f"failover: leader {f['leader_killed']} of {f['partition']} SIGKILLed; first 200 for that partition "
+              f"{f['seconds_to_200']:.1f} s later (answers meanwhile {f['answers']})" if f["seconds_to_200"]
+              else f"failover: no 200 within 120 s ({f['answers']})")
     if args.json:
         print(json.dumps(results))
+
+
+def compare(runs: dict[int, dict]) -> None:
+    """Each cluster size against one broker, in the same run."""
+    if 1 not in runs or len(runs) < 2:
+        return
+    one = runs[1]
+    print(f"\n{'brokers':<9}{'single ev/s':>12}{'single p99':>11}{'batch ev/s':>11}{'batch p99':>10}"
+          f"{'bare ev/s':>10}{'single vs 1':>12}{'batch vs 1':>11}{'memory MiB':>11}")
+    for count, r in sorted(runs.items()):
+        print(f"{count:<9}{r['single']['events_per_s']:>12.0f}{r['single']['p99_ms']:>11.1f}"
+              f"{r['batch']['events_per_s']:>11.0f}{r['batch']['p99_ms']:>10.1f}{r['bare']['events_per_s']:>10.0f}"
+              f"{r['single']['events_per_s'] / one['single']['events_per_s']:>12.2f}"
+              f"{r['batch']['events_per_s'] / one['batch']['events_per_s']:>11.2f}{r['memory_mib']:>11.0f}")
 
 
 def _ok(flag: bool) -> str:
@@ -216,18 +295,33 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-connections", type=int, default=8)
     parser.add_argument("--batch-rounds", type=int, default=5, help="times the events are sent as batches")
+    parser.add_argument("--brokers", type=int, nargs="+", default=[1],
+                        help="cluster sizes to measure, each on a fresh stack (e.g. 1 3)")
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON line")
     args = parser.parse_args()
+    runs = {count: run(args, count) for count in args.brokers}
+    compare(runs)
 
+
+def run(args, count: int) -> dict:
+    """One stack of `count` brokers and the API: measure, report, clean up."""
     root = Path(tempfile.mkdtemp(prefix="pinlake-bench-ingest-"))
-    settings = Settings(_env_file=None, data_root=root, kafka_port=free_port(), kafka_controller_port=free_port(),
-                        api_port=free_port(), kafka_heap="512m")
-    supervisor = Supervisor(settings, [KAFKA, API])
+    base = free_block(2 * count)
+    settings = Settings(_env_file=None, data_root=root, kafka_brokers=count, kafka_port=base,
+                        kafka_controller_port=base + 1, api_port=free_port(), kafka_heap="512m")
+    supervisor = Supervisor(settings, [*brokers(settings), API])
     try:
         supervisor.up(on_event=lambda name, what: print(f"{name}: {what}", file=sys.stderr))
         if not wait_until(lambda: ready(settings), 60):
             raise SystemExit(f"the API at {api_url(settings)} never became ready")
-        report(measure(args, settings, supervisor), args)
+        print(f"\n== {count} broker(s): replication factor {settings.replication_factor}, "
+              f"min.insync.replicas {settings.min_insync_replicas}")
+        results = measure(args, settings, supervisor)
+        results["memory_mib"] = broker_memory(supervisor, settings) / 2**20
+        if count >= 3:
+            results["failover"] = failover(settings, supervisor, list(generate(200, args.seed + 1, start=10**6)))
+        report(results, args)
+        return results
     finally:
         supervisor.down()
         shutil.rmtree(root, ignore_errors=True)
