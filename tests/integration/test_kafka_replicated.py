@@ -25,15 +25,13 @@ from collections import Counter
 import httpx
 import psutil
 import pytest
-from pydantic import SecretStr
 
 from ingest.emulator import generate
-from ingest.service import API, api_url
-from lakehouse.bronze.service import BRONZE
-from pinlake.kafka import brokers, kafka_dir, partitions, service_name
-from pinlake.supervisor import Supervisor, wait_until
-from tests.conftest import free_block, make_settings, processes_of
-from tests.integration.test_reliability import KEY, STREAM, Ingest, Stack, audit_clean
+from ingest.service import api_url
+from pinlake.kafka import kafka_dir, partitions, service_name
+from pinlake.supervisor import wait_until
+from tests.conftest import free_block
+from tests.integration.test_reliability import KEY, Ingest, Stack, audit_clean, running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.replicated, pytest.mark.timeout(1500)]
 
@@ -42,21 +40,10 @@ BROKERS = 3
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    root = tmp_path_factory.mktemp("replicated") / "var"
     base = free_block(2 * BROKERS)
-    settings = make_settings(root, kafka_brokers=BROKERS, kafka_port=base, kafka_controller_port=base + 1,
-                             api_key=SecretStr(KEY), api_delivery_timeout_s=3.0, api_retry_after_s=1,
-                             spark_master="local[2]", spark_driver_memory="1g", spark_shuffle_partitions=2,
-                             **STREAM)
-    supervisor = Supervisor(settings, [*brokers(settings), API, BRONZE])
-    (root / "ledger.jsonl").parent.mkdir(parents=True, exist_ok=True)
-    (root / "ledger.jsonl").touch()
-    try:
-        supervisor.up()
-        yield Stack(settings, supervisor, root / "ledger.jsonl", {**os.environ, **settings.child_env()})
-    finally:
-        supervisor.down()
-    assert not processes_of(settings.data_root), "a process outlived the stack"
+    with running_stack(tmp_path_factory.mktemp("replicated") / "var", kafka_brokers=BROKERS, kafka_port=base,
+                       kafka_controller_port=base + 1) as running:
+        yield running
 
 
 def fully_replicated(stack: Stack) -> bool:

@@ -30,6 +30,8 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +52,7 @@ from lakehouse.bronze.state import checkpoint_dir, read_json
 from lakehouse.bronze.service import BRONZE
 from lakehouse.bronze.writer import last_batch
 from pinlake.demo import wait_for_bronze
-from pinlake.kafka import KAFKA
+from pinlake.kafka import KAFKA, brokers
 from pinlake.settings import Settings
 from pinlake.supervisor import Supervisor, wait_until
 from tests.conftest import make_settings, processes_of
@@ -77,14 +79,14 @@ class Stack:
 
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reliability") / "var"
+@contextmanager
+def running_stack(root: Path, **overrides) -> Iterator[Stack]:
+    """Kafka's brokers, the API (with a key) and the bronze stream, as `pinlake up` starts them;
+    an empty ledger; nothing left running afterwards."""
     settings = make_settings(root, api_key=SecretStr(KEY), api_delivery_timeout_s=3.0, api_retry_after_s=1,
                              spark_master="local[2]", spark_driver_memory="1g", spark_shuffle_partitions=2,
-                             **STREAM)
-    supervisor = Supervisor(settings, [KAFKA, API, BRONZE])
-    print(f"\nreliability seed {SEED}")
+                             **STREAM, **overrides)
+    supervisor = Supervisor(settings, [*brokers(settings), API, BRONZE])
     (root / "ledger.jsonl").parent.mkdir(parents=True, exist_ok=True)
     (root / "ledger.jsonl").touch()
     try:
@@ -93,6 +95,13 @@ def stack(tmp_path_factory):
     finally:
         supervisor.down()
     assert not processes_of(settings.data_root), "a process outlived the stack"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    print(f"\nreliability seed {SEED}")
+    with running_stack(tmp_path_factory.mktemp("reliability") / "var") as running:
+        yield running
 
 
 class Ingest(threading.Thread):
