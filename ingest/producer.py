@@ -31,6 +31,7 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 PROBE_INTERVAL_S = 0.5
 PUMP_BUSY_S = 0.001  # poll interval while records are in flight: bounds the added latency
 PUMP_IDLE_S = 0.1  # poll interval otherwise: error callbacks still get served
+FIRST_PROBE_S = 5.0  # the first probe's timeout, which a worker's first requests wait for (later ones: 1 s)
 
 
 class Unavailable(Exception):
@@ -103,6 +104,7 @@ class KafkaSink:
         self._wake = asyncio.Event()
         self._in_flight = 0
         self._probe_now = True  # learn at start whether the broker answers
+        self._probed = asyncio.Event()  # set once the first probe answered: until then, requests wait for it
         self._fatal = False
         self.reachable = False
         self.failed_requests = 0
@@ -130,6 +132,11 @@ class KafkaSink:
         """Produce every message; return their event ids once Kafka acknowledged all of them."""
         if not messages:
             return []
+        if not self._probed.is_set():  # a worker's first requests can come before its first probe
+            try:
+                await asyncio.wait_for(self._probed.wait(), FIRST_PROBE_S + 1.0)
+            except TimeoutError:
+                pass
         if not self.reachable:
             raise Unavailable("Kafka is unreachable")
         producer = self._producer
@@ -206,11 +213,13 @@ class KafkaSink:
 
     async def _probe(self) -> None:
         # Reachable means the broker answers; missing topics show up in /readyz and in produce.
-        self.reachable = (await asyncio.to_thread(self._answers))
+        timeout = 1.0 if self._probed.is_set() else FIRST_PROBE_S
+        self.reachable = (await asyncio.to_thread(self._answers, timeout))
+        self._probed.set()
 
-    def _answers(self) -> bool:
+    def _answers(self, timeout: float) -> bool:
         try:
-            self._producer.list_topics(timeout=1.0)
+            self._producer.list_topics(timeout=timeout)
             return True
         except KafkaException:
             return False
