@@ -90,10 +90,11 @@ test: setup browser docker
 test-cluster: setup
 	$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 
-# Only the test that builds the images and runs `docker compose up` in a Docker engine (also in `test`).
+# Only the tests that run a three-broker Kafka and kill brokers under load (also in `test`).
 test-replicated: setup
 	$(BIN)/python -m pytest -m replicated $(PYTEST_ARGS)
 
+# Only the test that builds the images and runs `docker compose up` in a Docker engine (also in `test`).
 test-compose: setup docker
 	$(BIN)/python -m pytest -m compose $(PYTEST_ARGS)
 
