@@ -108,3 +108,25 @@ def test_emit_retries_503_until_the_broker_is_back(own_broker, tmp_path):
     assert len(entries) == count_events(4, 9)
     in_kafka = {m["headers"]["event_id"] for m in read_since(settings.bootstrap, before)}
     assert {e["event_id"] for e in entries} <= in_kafka
+
+
+def test_a_request_before_the_first_probe_waits_for_it_and_is_produced(kafka_settings):
+    """A worker's first request can come before its first Kafka probe has answered (a second
+    uvicorn worker, say): it waits for that answer and is produced, never refused with a 503."""
+    import asyncio
+
+    from ingest.producer import KafkaSink
+    from ingest.validation import Message
+
+    async def first_request() -> list[str]:
+        sink = KafkaSink(kafka_settings)
+        sink.start()  # the pump has not run yet: no probe has answered
+        try:
+            return await sink.send([Message("user", b"1", b'{"ind": 1}')], "2026-12-01T00:00:00.000000Z")
+        finally:
+            await sink.aclose()
+
+    before = high_watermarks(kafka_settings.bootstrap)
+    ids = asyncio.run(first_request())
+    assert len(ids) == 1
+    assert [m["headers"]["event_id"] for m in read_since(kafka_settings.bootstrap, before)] == ids
