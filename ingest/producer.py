@@ -31,7 +31,8 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 PROBE_INTERVAL_S = 0.5
 PUMP_BUSY_S = 0.001  # poll interval while records are in flight: bounds the added latency
 PUMP_IDLE_S = 0.1  # poll interval otherwise: error callbacks still get served
-FIRST_PROBE_S = 5.0  # the first probe's timeout, which a worker's first requests wait for (later ones: 1 s)
+FIRST_PROBE_S = 5.0  # the first probe's timeout, which a worker's first requests wait for
+PROBE_TIMEOUT_S = 1.0  # every later probe's
 
 
 class Unavailable(Exception):
@@ -213,7 +214,7 @@ class KafkaSink:
 
     async def _probe(self) -> None:
         # Reachable means the broker answers; missing topics show up in /readyz and in produce.
-        timeout = 1.0 if self._probed.is_set() else FIRST_PROBE_S
+        timeout = PROBE_TIMEOUT_S if self._probed.is_set() else FIRST_PROBE_S
         self.reachable = (await asyncio.to_thread(self._answers, timeout))
         self._probed.set()
 

@@ -1,5 +1,6 @@
 """With the broker down the API answers 503 with Retry-After, never 200, and recovers by itself."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -113,8 +114,6 @@ def test_emit_retries_503_until_the_broker_is_back(own_broker, tmp_path):
 def test_a_request_before_the_first_probe_waits_for_it_and_is_produced(kafka_settings):
     """A worker's first request can come before its first Kafka probe has answered (a second
     uvicorn worker, say): it waits for that answer and is produced, never refused with a 503."""
-    import asyncio
-
     from ingest.producer import KafkaSink
     from ingest.validation import Message
 
