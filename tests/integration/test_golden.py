@@ -5,9 +5,11 @@ Kafka: poison, and a late version older than the one silver holds) and the expec
 enough to check by eye: every reason code, the range and age-group boundaries, ties, even-count
 medians, time zones, a newer version and a late older one, and contract v2's joins (a pin whose
 user is quarantined still counts for its country; one whose geo is quarantined for its age group).
-The stack is a real broker and API, `pinlake emit`, `pinlake bronze --once` and `pinlake silver`,
-run twice, then `pinlake gold`. The independent oracle (tests/oracle.py) must agree too, and
-`pinlake audit` must name rows of silver deleted or rewritten behind the pipeline's back.
+The stack is a real broker and API and `pinlake emit`; bronze's catch-up run (the query `pinlake
+bronze --once` starts) and the silver job run twice, then the gold job, in the tests' warm Spark
+session (the commands themselves, each in a new JVM, are the end-to-end and bronze tests'). The
+independent oracle (tests/oracle.py) must agree too, and `pinlake audit` must name rows of
+silver deleted or rewritten behind the pipeline's back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse import catalog, tables
+from lakehouse.gold import job as gold_job
 from pinlake.kafka import KAFKA
 from pinlake.supervisor import Supervisor
 from tests.conftest import make_settings, processes_of
@@ -54,14 +57,23 @@ def straight_to_kafka(settings, run: int) -> None:
                         now - m.get("age_days", 0) * 86_400_000) for m in lines("kafka.jsonl") if m["run"] == run])
 
 
-def promote(settings) -> None:
-    """Bronze catches up, then silver runs, each as its own command."""
-    pinlake(settings, "bronze", "--once")
-    pinlake(settings, "silver")
+def promote(spark, settings, run: int) -> None:
+    """Bronze catches up (the query of `pinlake bronze --once`), then the silver job runs."""
+    from lakehouse.bronze import job as bronze_job
+    from lakehouse.silver import job as silver_job
+
+    started = time.monotonic()
+    bronze_job.ensure_tables(spark, settings)
+    query = bronze_job.start(spark, settings, once=True)
+    query.awaitTermination()
+    assert query.exception() is None, query.exception()
+    summaries = silver_job.run(spark, settings, f"golden-{run}")
+    print(f"run {run}: bronze caught up and silver ran ({sum(s['rows'] for s in summaries)} new bronze rows) "
+          f"in {time.monotonic() - started:.0f}s")
 
 
 @pytest.fixture(scope="module")
-def golden(tmp_path_factory):
+def golden(tmp_path_factory, spark):
     """A broker and an API; the golden events sent in two runs, each promoted to gold."""
     from ingest.service import API
 
@@ -73,11 +85,11 @@ def golden(tmp_path_factory):
     try:
         pinlake(settings, "emit", "--file", str(GOLDEN / "run1.jsonl"), "--batch-size", "50", "--ledger", str(ledger))
         straight_to_kafka(settings, run=1)
-        promote(settings)
+        promote(spark, settings, run=1)
         pinlake(settings, "emit", "--file", str(GOLDEN / "run2.jsonl"), "--ledger", str(ledger))
         straight_to_kafka(settings, run=2)
-        promote(settings)  # the late, older version reaches silver in a later run than the newer one
-        pinlake(settings, "gold")
+        promote(spark, settings, run=2)  # the late, older version reaches silver in a later run than the newer one
+        assert gold_job.run(spark, settings, "golden-2") is not None
         yield settings, ledger
     finally:
         supervisor.down()
