@@ -3,8 +3,10 @@
 The supervisor starts `python -m orchestration.service`, which sets the local configuration
 (orchestration/airflow_home.py) and replaces itself with `airflow standalone` (same pid, its
 own process group). Standalone does not stop its children on SIGTERM, so the service stops
-with SIGINT sent to the whole group (the supervisor signals the group, then each member,
-then SIGKILLs what is left).
+with SIGINT sent to standalone alone: it then stops each component with SIGTERM and waits for
+it. A SIGINT to the whole group would reach the components beside standalone's own SIGTERM,
+and they do not exit (the supervisor SIGKILLed them after its timeout). The supervisor
+SIGKILLs the group if anything is left.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ AIRFLOW = Service(
     prepare=airflow_home.prepare,
     after_start=after_start,
     stop_signal=signal.SIGINT,
+    signal_group=False,
     # The first start creates the metadata database: minutes on a busy two-core machine.
     start_timeout=420.0,
     extra=extra,

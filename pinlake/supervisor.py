@@ -33,6 +33,9 @@ class Service:
     prepare: Callable[[Settings], None] = lambda s: None
     after_start: Callable[[Settings], None] = lambda s: None
     stop_signal: int = signal.SIGTERM
+    # Who gets stop_signal: the whole process group, or only the service's own process where it
+    # stops its children itself (a child signalled beside it may be left half shut down).
+    signal_group: bool = True
     start_timeout: float = 90.0
     extra: Callable[[Settings], dict] = field(default=lambda s: {})
     group: str | None = None  # services of one group start together: none is healthy until enough of them run
@@ -137,8 +140,9 @@ class Supervisor:
         return bool(self.stop_together([service], timeout))
 
     def stop_together(self, services: list[Service], timeout: float = 30.0) -> list[str]:
-        """Stop the running ones of `services` at once (each its whole process group); SIGKILL
-        what outlives `timeout`. Returns the names of those stopped."""
+        """Stop the running ones of `services` at once (each its whole process group, or its own
+        process where it stops its children itself); SIGKILL what outlives `timeout`, the whole
+        group. Returns the names of those stopped."""
         running = {}
         for service in services:
             proc = self.process(service.name)
@@ -152,6 +156,12 @@ class Supervisor:
         for kill in (False, True):
             for service, proc, family in waiting.values():
                 sig = signal.SIGKILL if kill else service.stop_signal
+                if not (kill or service.signal_group):
+                    try:
+                        proc.send_signal(sig)
+                    except psutil.NoSuchProcess:
+                        pass
+                    continue
                 try:
                     os.killpg(proc.pid, sig)
                 except ProcessLookupError:

@@ -228,6 +228,9 @@ def test_demo_path_through_every_layer(tmp_path):
         history = medallion_runs(settings)
         stopped = run([*PINLAKE, "down"], env, timeout=300)
         assert stopped.returncode == 0 and processes_of(settings.data_root) == [], stopped.stdout + stopped.stderr
+        # Airflow shut down by itself (standalone stopped each component and waited), not SIGKILLed.
+        airflow_log = (settings.log_dir / "airflow.log").read_text()
+        assert airflow_log.rstrip().endswith("standalone | Complete"), airflow_log[-3000:]
         second = demo(env)
         assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-4000:]
         assert "nothing lost, nothing doubled" in second.stdout
