@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import psutil
 import pytest
 
 from pinlake.settings import Settings
+
+# Every JVM the tests start (Kafka, Spark sessions, the jobs' commands, the job server) compiles
+# with C1 only. Their inputs are tiny and most live for a minute or two, so C2's compilations
+# cost two busy cores more than they give back (the golden cases' set-up took 20% less). Nothing
+# here measures speed: bench/ does, with the JVMs' defaults.
+os.environ.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1")
 
 # The conf Delta's own test suite uses: few shuffle partitions, no UI.
 TEST_CONF = {
