@@ -1,9 +1,11 @@
-"""`pinlake status` with a pid file whose process is gone; services of a group started and stopped together."""
+"""`pinlake status` with a pid file whose process is gone; services of a group started and stopped together;
+a service that stops its own children (as `airflow standalone` does) signalled alone."""
 
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -70,3 +72,36 @@ def test_a_group_starts_together_and_stops_together(tmp_path):
     supervisor.down(on_event=lambda name, what: events.append((name, what)))
     assert events[-2:] == [("right", "stopped"), ("left", "stopped")]
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+
+
+# A leader that stops its child itself, as `airflow standalone` does: on SIGINT it sends the child
+# SIGTERM and waits for it. The child writes down every signal it gets.
+LEADER = ("import signal, subprocess, sys\n"
+          "child = subprocess.Popen([sys.executable, '-c', sys.argv[2], sys.argv[1]])\n"
+          "signal.signal(signal.SIGINT, lambda signum, frame: child.terminate())\n"
+          "sys.exit(child.wait())\n")
+CHILD = ("import signal, sys, time\n"
+         "def note(signum, frame):\n"
+         "    open(sys.argv[1], 'a').write(signal.Signals(signum).name + '\\n')\n"
+         "    if signum == signal.SIGTERM: sys.exit(0)\n"
+         "signal.signal(signal.SIGINT, note); signal.signal(signal.SIGTERM, note)\n"
+         "open(sys.argv[1] + '.ready', 'w').close()\n"
+         "while True: time.sleep(600)\n")
+
+
+@pytest.mark.parametrize("signal_group, child_got", [(False, ["SIGTERM"]), (True, ["SIGINT", "SIGTERM"])])
+def test_a_service_that_stops_its_children_itself_is_signalled_alone(tmp_path, signal_group, child_got):
+    import signal
+
+    from pinlake.supervisor import Service, Supervisor
+
+    noted = tmp_path / "child-signals"
+    leader = Service(name="leader", command=lambda s: [sys.executable, "-c", LEADER, str(noted), CHILD],
+                     address=lambda s: "leader", healthy=lambda s: Path(f"{noted}.ready").exists(),
+                     stop_signal=signal.SIGINT, signal_group=signal_group, start_timeout=30)
+    supervisor = Supervisor(make_settings(tmp_path / "var"), [leader])
+    supervisor.up()
+    family = [supervisor.process("leader"), *supervisor.process("leader").children(recursive=True)]
+    assert supervisor.stop(leader)
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family)
+    assert noted.read_text().split() == child_got
