@@ -15,7 +15,7 @@ WHEELS := $(CACHE)/wheels/$(LOCK_ID)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: setup system browser docker venv jvm tools web test test-cluster test-replicated test-compose unit integration demo lock clean-venv help
+.PHONY: setup system browser docker venv jvm tools objectstore web test test-cluster test-replicated test-compose unit integration demo lock clean-venv help
 
 help:
 	@echo "make demo   set up, start the local stack, run the pipeline, print answers"
@@ -77,6 +77,11 @@ jvm: venv
 # serves Airflow's metrics), built once into ~/.cache/pinlake/tools/<name>-<version>/.
 tools: venv
 	@$(BIN)/python -m pinlake.gotools
+
+# SeaweedFS's `weed`, the S3-compatible object store (pinlake/gotools.py), built once into the same
+# cache: about ten minutes on two cores and 2 GB of Go modules the first time.
+objectstore: venv
+	@$(BIN)/python -m pinlake.gotools weed
 
 # The browser assets pinned in pinlake/web_assets.txt (pinlake/web.py: Swagger UI, ReDoc, the
 # Data Docs' scripts), fetched once with `npm pack` into ~/.cache/pinlake/web/.
