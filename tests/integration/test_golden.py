@@ -6,8 +6,8 @@ enough to check by eye: every reason code, the range and age-group boundaries, t
 medians, time zones, a newer version and a late older one, and contract v2's joins (a pin whose
 user is quarantined still counts for its country; one whose geo is quarantined for its age group).
 The stack is a real broker and API and `pinlake emit`; bronze's catch-up run (the query `pinlake
-bronze --once` starts) and the silver job run twice, then the gold job, in the tests' warm Spark
-session (the commands themselves, each in a new JVM, are the end-to-end and bronze tests'). The
+bronze --once` starts, a command of its own in tests/integration/test_bronze_stream.py) and the
+silver job run twice in the tests' warm Spark session, then `pinlake gold` as a user runs it. The
 independent oracle (tests/oracle.py) must agree too, and `pinlake audit` must name rows of
 silver deleted or rewritten behind the pipeline's back.
 """
@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from lakehouse import catalog, tables
-from lakehouse.gold import job as gold_job
 from pinlake.kafka import KAFKA
 from pinlake.supervisor import Supervisor
 from tests.conftest import make_settings, processes_of
@@ -89,7 +88,8 @@ def golden(tmp_path_factory, spark):
         pinlake(settings, "emit", "--file", str(GOLDEN / "run2.jsonl"), "--ledger", str(ledger))
         straight_to_kafka(settings, run=2)
         promote(spark, settings, run=2)  # the late, older version reaches silver in a later run than the newer one
-        assert gold_job.run(spark, settings, "golden-2") is not None
+        built = json.loads(pinlake(settings, "gold", "--json", "--run-id", "golden-2").stdout)
+        assert built["rebuilt"] and set(built["tables"]) == {spec.name for spec in catalog.layer("gold")}, built
         yield settings, ledger
     finally:
         supervisor.down()
