@@ -75,18 +75,20 @@ def test_a_group_starts_together_and_stops_together(tmp_path):
 
 
 # A leader that stops its child itself, as `airflow standalone` does: on SIGINT it sends the child
-# SIGTERM and waits for it. The child writes down every signal it gets.
+# SIGTERM and waits for it. The child writes down every kind of signal it got before it exits.
 LEADER = ("import signal, subprocess, sys\n"
           "child = subprocess.Popen([sys.executable, '-c', sys.argv[2], sys.argv[1]])\n"
           "signal.signal(signal.SIGINT, lambda signum, frame: child.terminate())\n"
           "sys.exit(child.wait())\n")
 CHILD = ("import signal, sys, time\n"
-         "def note(signum, frame):\n"
-         "    open(sys.argv[1], 'a').write(signal.Signals(signum).name + '\\n')\n"
-         "    if signum == signal.SIGTERM: sys.exit(0)\n"
+         "got, stop = [], []\n"
+         "def note(signum, frame):\n"  # only noted here: a handler may run inside another one
+         "    got.append(signal.Signals(signum).name)\n"
+         "    if signum == signal.SIGTERM: stop.append(True)\n"
          "signal.signal(signal.SIGINT, note); signal.signal(signal.SIGTERM, note)\n"
          "open(sys.argv[1] + '.ready', 'w').close()\n"
-         "while True: time.sleep(600)\n")
+         "while not stop: time.sleep(0.01)\n"
+         "open(sys.argv[1], 'w').write(' '.join(sorted(set(got))))\n")
 
 
 @pytest.mark.parametrize("signal_group, child_got", [(False, ["SIGTERM"]), (True, ["SIGINT", "SIGTERM"])])
