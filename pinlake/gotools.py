@@ -74,7 +74,7 @@ def build(name: str, cache: Path | None = None) -> Path:
             tree = Path(tmp) / "src"  # the module cache is read-only: build in a copy
             shutil.copytree(source, tree, symlinks=True)
             for folder in (tree, *(p for p in tree.rglob("*") if p.is_dir())):
-                folder.chmod(0o755)
+                folder.chmod(0o755)  # copied read-only too: the copy could not be removed afterwards
             subprocess.run(["go", "build", "-trimpath", "-o", str(Path(tmp) / name), tool.package],
                            cwd=tree, env=env, check=True)
         else:
