@@ -24,8 +24,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 WORKDIR /opt/pinlake
-COPY requirements/runtime.txt requirements/runtime.txt
-RUN pip install -r requirements/runtime.txt
+COPY requirements/pip.txt requirements/runtime.txt requirements/
+RUN pip install --require-hashes -r requirements/pip.txt && pip install -r requirements/runtime.txt
 
 # Resolve the pinned JVM artifacts with Maven, which only this stage needs. Only the files
 # the resolver reads are copied, so that a change elsewhere in the code does not resolve again.

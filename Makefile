@@ -12,6 +12,8 @@ CACHE ?= $(HOME)/.cache/pinlake
 LOCK := requirements/lock.txt
 LOCK_ID := $(shell sha256sum $(LOCK) | cut -c1-12)
 WHEELS := $(CACHE)/wheels/$(LOCK_ID)
+PIP_ID := $(shell sha256sum requirements/pip.txt | cut -c1-12)
+PIP := $(CACHE)/pip/$(PIP_ID)/bin/pip
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
@@ -56,9 +58,9 @@ docker:
 # Build every pinned package into a wheelhouse once, each download checked against the lock's
 # hashes (sdists too: pyspark is published as one); then install offline from it. The wheels
 # built here from sdists have hashes of their own, so the install reads the pins without them.
-$(WHEELS)/.complete:  # content-addressed by the lock hash, so no mtime prerequisite
+$(WHEELS)/.complete: | $(PIP)  # content-addressed by the lock hash, so no mtime prerequisite
 	@mkdir -p $(WHEELS)
-	$(PYTHON) -m pip wheel -q --require-hashes -r $(LOCK) -w $(WHEELS)
+	$(PIP) wheel -q --require-hashes -r $(LOCK) -w $(WHEELS)
 	sed -e '/--hash=/d' -e 's/ \\$$//' $(LOCK) > $(WHEELS)/pins.txt
 	@touch $@
 
@@ -69,6 +71,11 @@ $(BIN)/.installed-$(LOCK_ID): $(WHEELS)/.complete pyproject.toml
 	@rm -f $(BIN)/.installed-* && touch $@
 
 venv: $(BIN)/.installed-$(LOCK_ID)
+
+# The pinned pip (requirements/pip.txt) in a venv of its own, which builds the wheelhouse.
+$(PIP):
+	$(PYTHON) -m venv $(CACHE)/pip/$(PIP_ID)
+	$(CACHE)/pip/$(PIP_ID)/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements/pip.txt
 
 jvm: venv
 	@$(BIN)/python -m pinlake.jvm
