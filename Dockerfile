@@ -27,14 +27,16 @@ WORKDIR /opt/pinlake
 COPY requirements/pip.txt requirements/runtime.txt requirements/
 RUN pip install --require-hashes -r requirements/pip.txt && pip install -r requirements/runtime.txt
 
-# Resolve the pinned JVM artifacts with Maven, which only this stage needs. Only the files
-# the resolver reads are copied, so that a change elsewhere in the code does not resolve again.
+# Resolve the pinned JVM artifacts with Maven and compile pinlake's Java, which only this stage
+# needs (Maven, a JDK). Only the files the resolver reads are copied, so that a change elsewhere
+# in the code does not resolve again.
 FROM base AS jvm
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends maven \
+    && apt-get install -y --no-install-recommends maven openjdk-17-jdk-headless \
     && rm -rf /var/lib/apt/lists/*
 COPY pinlake/__init__.py pinlake/settings.py pinlake/jvm.py pinlake/artifacts.txt pinlake/
+COPY pinlake/java pinlake/java
 RUN PYTHONPATH=/opt/pinlake python -m pinlake.jvm
 
 # Fetch the pinned browser assets with npm, which only this stage needs.
