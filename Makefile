@@ -87,6 +87,7 @@ tools: venv
 
 # SeaweedFS's `weed`, the S3-compatible object store (pinlake/gotools.py), built once into the same
 # cache: the first time, 2 GB of Go modules and about five minutes on two cores (a 233 MB binary).
+# `make test` needs it; `make demo` when the lakehouse is on the local object store.
 objectstore: venv
 	@$(BIN)/python -m pinlake.gotools weed
 
@@ -95,7 +96,7 @@ objectstore: venv
 web: venv
 	@$(BIN)/python -m pinlake.web
 
-test: setup browser docker
+test: setup browser docker objectstore
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Only the test that runs silver and gold on a Spark standalone master + worker (also in `test`).
@@ -113,11 +114,12 @@ test-compose: setup docker
 unit: venv web
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
-integration: setup browser
+integration: setup browser objectstore
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
-# The stack stays up afterwards; `.venv/bin/pinlake down` stops it.
-demo: setup
+# The stack stays up afterwards; `.venv/bin/pinlake down` stops it. With the lakehouse on an object
+# store and no endpoint (PINLAKE_LAKEHOUSE_ROOT=s3://pinlake/lake make demo) the local store is built too.
+demo: setup $(if $(and $(filter s3://% s3a://%,$(PINLAKE_LAKEHOUSE_ROOT)),$(if $(PINLAKE_S3_ENDPOINT)$(AWS_ENDPOINT_URL),,x)),objectstore)
 	$(BIN)/python -m pinlake.demo $(DEMO_ARGS)
 
 # Resolve pyproject.toml's dependencies and its dev extra into requirements/lock.txt, and the

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 
-from pinlake import jvm
+from pinlake import jvm, objectstore
 from pinlake.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,10 @@ SMALL_RUN_CONF = {
 
 
 def base_conf(settings: Settings) -> dict[str, str]:
-    """Delta, the Kafka source, UTC everywhere, and the pinned jars from the JVM cache."""
+    """Delta, the Kafka source, S3A with Delta's log store for object stores, UTC everywhere, and
+    the pinned jars from the JVM cache."""
     return {
+        **objectstore.spark_conf(settings),
         "spark.jars": ",".join(str(j) for j in jvm.jars("spark")),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -53,8 +55,10 @@ def base_conf(settings: Settings) -> dict[str, str]:
 
 def get_spark(app_name: str = "pinlake", settings: Settings | None = None,
               conf: dict[str, str] | None = None) -> SparkSession:
-    """A Spark session with Delta and the Kafka source, on the configured master."""
+    """A Spark session with Delta and the Kafka source, on the configured master. With the tables on
+    an object store, that store is checked first (ObjectStoreError names a wrong setting)."""
     settings = settings or get_settings()
+    objectstore.check(settings)
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
     local = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"} \
         if settings.spark_master.startswith("local") else {}  # nobody else needs to reach a local driver

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -190,18 +191,43 @@ def side_by_side(calls: list[Callable[[], T]], name: str) -> list[T]:
 # --- The Delta log without Spark (deltalake) ---------------------------------------------------
 
 
+def storage_options(path: str) -> dict[str, str] | None:
+    """`deltalake`'s options for a table at `path`: the object store's settings for s3:// paths."""
+    from pinlake import objectstore
+
+    return objectstore.storage_options(get_settings()) if objectstore.is_s3(path) else None
+
+
+@contextmanager
+def _explained(path: str) -> Iterator[None]:
+    """Turn `deltalake`'s error from an object store into ObjectStoreError naming the setting at
+    fault (an unreachable endpoint, refused credentials, a missing bucket), where one is."""
+    try:
+        yield
+    except OSError:
+        if storage_options(path) is not None:
+            from pinlake import objectstore
+
+            objectstore.check(get_settings())  # raises naming the setting; passes: the error is the table's
+        raise
+
+
 def delta_log(name: str, root: str | None = None, version: int | None = None) -> deltalake.DeltaTable:
     """The table's log at its latest version, or at `version`; TableNotFoundError when it has none."""
     from deltalake import DeltaTable
 
-    return DeltaTable(table_path(name, root), version=version)
+    path = table_path(name, root)
+    with _explained(path):
+        return DeltaTable(path, version=version, storage_options=storage_options(path))
 
 
 def exists(name: str, root: str | None = None) -> bool:
     """True when the table has a Delta log with at least one commit."""
     from deltalake import DeltaTable
 
-    return DeltaTable.is_deltatable(table_path(name, root))
+    path = table_path(name, root)
+    with _explained(path):
+        return DeltaTable.is_deltatable(path, storage_options=storage_options(path))
 
 
 def version(name: str, root: str | None = None) -> int | None:
@@ -249,14 +275,23 @@ def append_rows(rows: pa.Table, name: str, root: str | None = None) -> None:
     """
     from deltalake import write_deltalake
 
-    write_deltalake(table_path(name, root), rows, mode="append")
+    path = table_path(name, root)
+    with _explained(path):
+        write_deltalake(path, rows, mode="append", storage_options=storage_options(path))
 
 
 def last_checkpoint(name: str, root: str | None = None) -> int:
     """The version of the table's last checkpoint (its `_last_checkpoint` file), -1 for none."""
+    path = f"{table_path(name, root)}/_delta_log/_last_checkpoint"
     try:
-        marker = Path(table_path(name, root)) / "_delta_log" / "_last_checkpoint"
-        return int(json.loads(marker.read_text())["version"])
+        if storage_options(path) is None:
+            text = Path(path).read_text()
+        else:
+            from pinlake import objectstore
+
+            with objectstore.filesystem(get_settings()).open_input_stream(path.split("://", 1)[1]) as stream:
+                text = stream.read().decode()
+        return int(json.loads(text)["version"])
     except (FileNotFoundError, ValueError, KeyError):
         return -1
 
@@ -269,7 +304,8 @@ def checkpoint(name: str, root: str | None = None) -> int:
     for a bad checksum, three times a second apart, before it searched the folder instead.
     """
     log = delta_log(name, root)
-    (Path(table_path(name, root)) / "_delta_log" / "._last_checkpoint.crc").unlink(missing_ok=True)
+    if storage_options(table_path(name, root)) is None:  # S3A writes no checksum files
+        (Path(table_path(name, root)) / "_delta_log" / "._last_checkpoint.crc").unlink(missing_ok=True)
     log.create_checkpoint()
     return log.version()
 

@@ -50,14 +50,22 @@ def _say(name: str, what: str) -> None:
 
 @app.command()
 def up() -> None:
-    """Start the local stack (Kafka's brokers, ...) and wait until each service is healthy."""
+    """Start the local stack (the object store of an s3:// lakehouse without an endpoint, Kafka's
+    brokers, ...) and wait until each service is healthy."""
+    from pinlake import objectstore
+    from pinlake.gotools import ToolMissing
     from pinlake.jvm import JvmArtifactsMissing
     from pinlake.kafka import ClusterChanged
     from pinlake.supervisor import ServiceFailed
 
     try:
+        if not get_settings().local_object_store:
+            objectstore.check(get_settings())  # an object store of its own: reachable, and the bucket there
         _supervisor().up(on_event=_say)
-    except (ServiceFailed, JvmArtifactsMissing, ClusterChanged) as exc:
+    except objectstore.ObjectStoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(exc.exit) from exc
+    except (ServiceFailed, JvmArtifactsMissing, ClusterChanged, ToolMissing) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(Exit.FAILED) from exc
     console.print(f"stack is up; data under {get_settings().data_root}. `pinlake status` shows it.")
@@ -154,5 +162,20 @@ _register_orchestration(app)
 from lakehouse.commands import register as _register_lakehouse  # noqa: E402
 _register_lakehouse(app)
 
+
+def run() -> None:
+    """The `pinlake` command: the app, with an object store that cannot serve the lakehouse (a
+    wrong endpoint, credentials or bucket) reported as one line naming the setting, from any command."""
+    import sys
+
+    from pinlake.objectstore import ObjectStoreError
+
+    try:
+        app()
+    except ObjectStoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(exc.exit)
+
+
 if __name__ == "__main__":
-    app()
+    run()

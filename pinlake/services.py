@@ -7,7 +7,8 @@ from pinlake.supervisor import Service
 
 
 def all_services(settings: Settings | None = None) -> list[Service]:
-    """Kafka's brokers (PINLAKE_KAFKA_BROKERS of them), the ingest API, the bronze stream, the Spark
+    """The local object store (when the lakehouse root is s3:// and no endpoint is configured),
+    Kafka's brokers (PINLAKE_KAFKA_BROKERS of them), the ingest API, the bronze stream, the Spark
     job server, the exporter of Airflow's metrics and Airflow; each area defines its own Service."""
     from ingest.service import API
     from lakehouse.bronze.service import BRONZE
@@ -15,6 +16,9 @@ def all_services(settings: Settings | None = None) -> list[Service]:
     from orchestration.metrics import AIRFLOW_METRICS
     from orchestration.service import AIRFLOW
     from pinlake.kafka import brokers
+    from pinlake.objectstore import OBJECT_STORE
     from pinlake.settings import get_settings
 
-    return [*brokers(settings or get_settings()), API, BRONZE, SPARK_SERVER, AIRFLOW_METRICS, AIRFLOW]
+    settings = settings or get_settings()
+    store = [OBJECT_STORE] if settings.local_object_store else []
+    return [*store, *brokers(settings), API, BRONZE, SPARK_SERVER, AIRFLOW_METRICS, AIRFLOW]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOPICS = {"pin": "pinterest.pin", "geo": "pinterest.geo", "user": "pinterest.user"}
@@ -14,12 +14,30 @@ TOPICS = {"pin": "pinterest.pin", "geo": "pinterest.geo", "user": "pinterest.use
 class Settings(BaseSettings):
     """Every knob of pinlake; local, compose and cluster runs differ only here."""
 
-    model_config = SettingsConfigDict(env_prefix="PINLAKE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PINLAKE_", env_file=".env", extra="ignore", populate_by_name=True)
 
     data_root: Path = Field(Path("var"), description="Runtime data: tables, checkpoints, logs.")
     lakehouse_root: str | None = Field(
         None, description="Root of the Delta tables (a path or object-store URI); default <data_root>/lakehouse."
     )
+    s3_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("PINLAKE_S3_ENDPOINT", "AWS_ENDPOINT_URL"),
+        description="The S3 API of an s3:// lakehouse root (AWS_ENDPOINT_URL works too); none: the local "
+                    "object store `pinlake up` starts, http://127.0.0.1:<objectstore_port>.")
+    s3_region: str = Field(
+        "us-east-1", validation_alias=AliasChoices("PINLAKE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="The S3 region (AWS_REGION works too).")
+    s3_access_key_id: str = Field(
+        "pinlake", validation_alias=AliasChoices("PINLAKE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        description="The S3 access key (AWS_ACCESS_KEY_ID works too); the local object store accepts this one only.")
+    s3_secret_access_key: SecretStr = Field(
+        SecretStr("pinlake-local-object-store"),
+        validation_alias=AliasChoices("PINLAKE_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        description="Its secret (AWS_SECRET_ACCESS_KEY works too).")
+    s3_path_style: bool = Field(
+        True, description="Path-style requests (http://host/bucket/key), as local S3-compatible servers need.")
+    objectstore_port: int = Field(
+        8333, description="The local object store's S3 port; its own services listen on the next 7 ports.")
     jvm_cache: Path = Field(
         Path.home() / ".cache" / "pinlake" / "jvm", description="Resolved JVM artifacts (outside git)."
     )
@@ -164,6 +182,26 @@ class Settings(BaseSettings):
     def lakehouse(self) -> str:
         """Where the Delta tables live."""
         return self.lakehouse_root or str(self.data_root / "lakehouse")
+
+    @property
+    def on_s3(self) -> bool:
+        """True when the tables live on an S3-compatible object store (an s3:// root)."""
+        return self.lakehouse.startswith(("s3://", "s3a://"))
+
+    @property
+    def local_object_store(self) -> bool:
+        """True when `pinlake up` runs the object store: an s3:// root and no endpoint configured."""
+        return self.on_s3 and not self.s3_endpoint
+
+    @property
+    def s3_url(self) -> str:
+        """The S3 endpoint in use: the configured one, or the local object store's."""
+        return (self.s3_endpoint or f"http://127.0.0.1:{self.objectstore_port}").rstrip("/")
+
+    @property
+    def bucket(self) -> str | None:
+        """The lakehouse root's bucket, None for a root on a file system."""
+        return self.lakehouse.split("://", 1)[1].split("/", 1)[0] if self.on_s3 else None
 
     @property
     def spark_server(self) -> str | None:

@@ -3,6 +3,8 @@
 The views read the current snapshot through DuckDB's `delta` extension (`delta_scan`), so a
 client that opens the file always sees what the Delta log says now. The file is rebuilt
 when tables are published (written beside, then renamed over: readers never see half a file).
+With the tables on an object store the file holds no credentials: a client creates its own S3
+secret first (docs/OPERATIONS.md, "The lakehouse on an object store").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pinlake import objectstore
 from pinlake.settings import Settings
 from serving.catalog import existing_tables
 
@@ -21,12 +24,15 @@ def database_path(settings: Settings) -> Path:
     return settings.data_root / "serving" / "pinlake.duckdb"
 
 
-def _connect_with_delta(path: str) -> duckdb.DuckDBPyConnection:
+def _connect_with_delta(path: str, settings: Settings) -> duckdb.DuckDBPyConnection:
     import duckdb_ext
 
     con = duckdb.connect(path)
-    duckdb_ext.init(con)  # the delta extension ships in a PyPI package: no download
+    duckdb_ext.init(con)  # the delta and httpfs extensions ship in PyPI packages: no download
     con.execute("LOAD delta")
+    if settings.on_s3:
+        con.execute("LOAD httpfs")
+        con.execute(objectstore.duckdb_secret(settings))  # this connection's only: not stored in the file
     return con
 
 
@@ -36,7 +42,7 @@ def refresh_database(settings: Settings) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_suffix(".duckdb.tmp")
     staging.unlink(missing_ok=True)
-    con = _connect_with_delta(str(staging))
+    con = _connect_with_delta(str(staging), settings)
     try:
         for name, path in existing_tables(settings.lakehouse).items():
             layer, table = name.split(".")

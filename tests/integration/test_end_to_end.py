@@ -1,7 +1,9 @@
-"""End to end, as `make demo` runs it, on a smaller set: API, Kafka, bronze stream, Airflow, DuckDB.
+"""End to end, as `make demo` runs it, on a smaller set: API, Kafka, bronze stream, Airflow, DuckDB,
+with the lakehouse on an object store.
 
 `python -m pinlake.demo` brings the whole local stack up under a temporary data root (free
-ports, manual schedules), sends generated postings through the real API with a ledger, waits
+ports, manual schedules, `PINLAKE_LAKEHOUSE_ROOT=s3://pinlake/lake`: `pinlake up` starts the
+local object store and every layer reads and writes its tables there, none on the disk), sends generated postings through the real API with a ledger, waits
 for the bronze stream, runs the medallion DAG through Airflow's REST API, prints the gold
 answers and audits. The test then checks what a user would: every service healthy, the audit
 clean against the ledger, every gold table equal to the oracle's (tests/oracle.py, the contract
@@ -29,8 +31,9 @@ import pytest
 
 from ingest.emulator import count_events, generate
 from lakehouse import catalog, tables
+from pinlake.settings import get_settings
 from pinlake.supervisor import wait_until
-from tests.conftest import processes_of
+from tests.conftest import free_block, processes_of
 from tests.integration.compare import assert_gold, assert_oracle_agrees, gold_of_events, published_gold
 from tests.integration.test_orchestration_maintenance import airflow_settings
 
@@ -118,9 +121,17 @@ def demo(env: dict) -> subprocess.CompletedProcess:
                 "--timeout", "1800"], env, timeout=2700)
 
 
-def test_demo_path_through_every_layer(tmp_path):
-    settings = airflow_settings(tmp_path / "var")
-    env = {**os.environ, **settings.child_env(), "COLUMNS": "200"}
+def delta_tables_on_disk(data_root: Path) -> list[Path]:
+    """Delta logs under the data root, outside the object store's own files."""
+    return [p for p in data_root.rglob("_delta_log") if "objectstore" not in p.relative_to(data_root).parts]
+
+
+def test_demo_path_through_every_layer(tmp_path, monkeypatch):
+    settings = airflow_settings(tmp_path / "var", lakehouse_root="s3://pinlake/lake", objectstore_port=free_block(8))
+    for key, value in settings.child_env().items():  # this process reads the tables on the store too
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    env = {**os.environ, "COLUMNS": "200"}
     try:
         first = demo(env)
         out = first.stdout
@@ -133,6 +144,8 @@ def test_demo_path_through_every_layer(tmp_path):
         # The stack stays up, every service healthy (a busy scheduler may miss one heartbeat).
         assert wait_until(lambda: all(s["running"] and s["healthy"] for s in status(env).values()), 180, 5.0), \
             status(env)
+        assert status(env)["objectstore"]["bucket"] == "pinlake"
+        assert tables.exists("gold.category_by_country", settings.lakehouse) and not delta_tables_on_disk(settings.data_root)
         airflow = status(env)["airflow"]  # where the generated password is, never the password itself
         password = json.loads(Path(airflow["password_file"]).read_text())["admin"]
         assert "password" not in airflow and password != "admin" and len(password) >= 20
@@ -249,8 +262,10 @@ def test_demo_path_through_every_layer(tmp_path):
         first_round = Counter({r["topic"]: r["acknowledged"] for r in reports})
         clean_audit(env, ledger, count_events(POSTINGS, SEED),
                     unacknowledged=first_round + Counter(topic for topic, _, _ in poison))
+        assert not delta_tables_on_disk(settings.data_root)
     finally:
         down = run([*PINLAKE, "down"], env, timeout=300)
+        get_settings.cache_clear()
     assert down.returncode == 0, down.stdout + down.stderr
     assert processes_of(settings.data_root) == []
     assert not any(s["running"] for s in status(env).values())
