@@ -91,6 +91,33 @@ def kafka_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> Settings:
+    """The local object store (SeaweedFS) as `pinlake up` runs it, with the bucket `pinlake-test`,
+    for the session; the settings of a lakehouse in it."""
+    from pinlake.objectstore import OBJECT_STORE
+    from pinlake.supervisor import Supervisor
+
+    settings = make_settings(tmp_path_factory.mktemp("objectstore"), lakehouse_root="s3://pinlake-test/lake",
+                             objectstore_port=free_block(8))
+    supervisor = Supervisor(settings, [OBJECT_STORE])
+    supervisor.start(OBJECT_STORE)
+    yield settings
+    supervisor.down()
+    assert not processes_of(settings.data_root), "the object store outlived its fixture"
+
+
+def s3a_for(spark, settings: Settings) -> None:
+    """Point the session's S3A at the object store of `settings` for its bucket alone (S3A's
+    per-bucket options): the session was built before the store had a port."""
+    from pinlake.objectstore import hadoop_options
+
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in hadoop_options(settings).items():
+        if key.startswith("fs.s3a."):
+            conf.set(f"fs.s3a.bucket.{settings.bucket}.{key.removeprefix('fs.s3a.')}", value)
+
+
+@pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """One Spark session for the run, built by the project's factory with Delta's test conf."""
     from lakehouse.spark import get_spark

@@ -20,26 +20,17 @@ import pytest
 
 from lakehouse import tables
 from pinlake.exits import Exit
-from pinlake.objectstore import OBJECT_STORE
 from pinlake.settings import get_settings
-from pinlake.supervisor import Supervisor
-from tests.conftest import free_block, free_port, make_settings, processes_of
+from tests.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
 PINLAKE = [sys.executable, "-m", "pinlake.cli"]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """The local object store with the lakehouse's bucket, as `pinlake up` starts it."""
-    settings = make_settings(tmp_path_factory.mktemp("objectstore"), lakehouse_root="s3://pinlake-test/lake",
-                             objectstore_port=free_block(8))
-    supervisor = Supervisor(settings, [OBJECT_STORE])
-    supervisor.start(OBJECT_STORE)
-    yield settings
-    supervisor.down()
-    assert not processes_of(settings.data_root), "the object store outlived its fixture"
+@pytest.fixture
+def store(object_store):
+    return object_store
 
 
 @pytest.fixture

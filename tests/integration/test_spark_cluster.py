@@ -2,7 +2,8 @@
 
 A master and one worker start on 127.0.0.1 from pyspark's own `bin/spark-class`, under the
 project's supervisor; the jobs are the same `python -m lakehouse.<layer>.job` entry points the
-DAG submits, with only PINLAKE_SPARK_MASTER changed.
+DAG submits, with only PINLAKE_SPARK_MASTER changed. The tables are on the object store (the
+session's SeaweedFS), so driver and executors share no disk: every Delta file goes through S3.
 """
 
 import json
@@ -17,10 +18,10 @@ import pyspark
 import pytest
 
 from ingest.emulator import generate
-from pinlake.settings import Settings
+from pinlake.settings import Settings, get_settings
 from pinlake.supervisor import Service, Supervisor
 from tests.bronze_rows import append_bronze, from_events
-from tests.conftest import free_port, make_settings, processes_of
+from tests.conftest import free_port, make_settings, processes_of, s3a_for
 from tests.integration.compare import assert_gold, assert_oracle_agrees, gold_of_events, published_gold
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
@@ -73,9 +74,17 @@ def _run_on_cluster(lake: Settings, run_id: str) -> None:
         assert done.returncode == 0, f"{layer} on {lake.spark_master} failed:\n{done.stderr[-3000:]}"
 
 
-def test_cluster_publishes_the_gold_that_local_mode_does(spark, cluster, tmp_path):
+def test_cluster_publishes_the_gold_that_local_mode_does(spark, cluster, object_store, tmp_path, monkeypatch,
+                                                          request):
     events = list(generate(120, seed=11))
-    on_cluster = Settings(_env_file=None, data_root=tmp_path / "cluster", spark_master=cluster)
+    on_cluster = Settings(_env_file=None, data_root=tmp_path / "cluster", spark_master=cluster,
+                          lakehouse_root=f"s3://{object_store.bucket}/cluster",
+                          objectstore_port=object_store.objectstore_port)
+    for key, value in on_cluster.child_env().items():  # this process reads the tables there too
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)
+    s3a_for(spark, on_cluster)
     append_bronze(spark, on_cluster.lakehouse, from_events(events, datetime(2024, 5, 1, 8, 0)))
 
     _run_on_cluster(on_cluster, "it-cluster")  # the jobs' own entry points, as the DAG submits them
@@ -84,3 +93,4 @@ def test_cluster_publishes_the_gold_that_local_mode_does(spark, cluster, tmp_pat
     # sent, and from the bronze rows the cluster read (silver with provenance, quarantine, gold).
     assert_gold(published_gold(on_cluster.lakehouse), gold_of_events(events))
     assert_oracle_agrees(on_cluster.lakehouse)
+    assert not list(tmp_path.rglob("_delta_log")) and not list(tmp_path.rglob("*.parquet"))
