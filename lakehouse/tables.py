@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from lakehouse.spec import LAYERS, Table
-from pinlake.settings import get_settings
+from pinlake.settings import get_settings, is_s3
 
 if TYPE_CHECKING:  # Spark is imported only by the modules that run it
     import deltalake
@@ -195,7 +195,7 @@ def storage_options(path: str) -> dict[str, str] | None:
     """`deltalake`'s options for a table at `path`: the object store's settings for s3:// paths."""
     from pinlake import objectstore
 
-    return objectstore.storage_options(get_settings()) if objectstore.is_s3(path) else None
+    return objectstore.storage_options(get_settings()) if is_s3(path) else None
 
 
 @contextmanager
@@ -205,7 +205,7 @@ def _explained(path: str) -> Iterator[None]:
     try:
         yield
     except OSError:
-        if storage_options(path) is not None:
+        if is_s3(path):
             from pinlake import objectstore
 
             objectstore.check(get_settings())  # raises naming the setting; passes: the error is the table's
@@ -284,7 +284,7 @@ def last_checkpoint(name: str, root: str | None = None) -> int:
     """The version of the table's last checkpoint (its `_last_checkpoint` file), -1 for none."""
     path = f"{table_path(name, root)}/_delta_log/_last_checkpoint"
     try:
-        if storage_options(path) is None:
+        if not is_s3(path):
             text = Path(path).read_text()
         else:
             from pinlake import objectstore
@@ -304,7 +304,7 @@ def checkpoint(name: str, root: str | None = None) -> int:
     for a bad checksum, three times a second apart, before it searched the folder instead.
     """
     log = delta_log(name, root)
-    if storage_options(table_path(name, root)) is None:  # S3A writes no checksum files
+    if not is_s3(table_path(name, root)):  # object stores get no checksum files
         (Path(table_path(name, root)) / "_delta_log" / "._last_checkpoint.crc").unlink(missing_ok=True)
     log.create_checkpoint()
     return log.version()

@@ -60,11 +60,8 @@ def up() -> None:
 
     try:
         if not get_settings().local_object_store:
-            objectstore.check(get_settings())  # an object store of its own: reachable, and the bucket there
+            objectstore.check(get_settings())  # a store of one's own: reachable, the bucket there (run() reports)
         _supervisor().up(on_event=_say)
-    except objectstore.ObjectStoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(exc.exit) from exc
     except (ServiceFailed, JvmArtifactsMissing, ClusterChanged, ToolMissing) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(Exit.FAILED) from exc

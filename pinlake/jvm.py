@@ -39,7 +39,8 @@ def pinned_sets(path: Path | None = None) -> dict[str, list[str]]:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        name, coordinate, *excluded = line.split() if len(line.split()) > 1 else (line, "")
+        name, *rest = line.split()
+        coordinate, *excluded = rest or [""]
         if coordinate.count(":") != 2:
             raise ValueError(f"{path}: {coordinate!r} is not group:artifact:version")
         if any(not e.startswith("!") or e.count(":") != 1 for e in excluded):

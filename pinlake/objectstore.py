@@ -39,11 +39,6 @@ def port(settings: Settings, role: str) -> int:
     return settings.objectstore_port + PORTS.index(role)
 
 
-def is_s3(path: str) -> bool:
-    """True for an s3:// (or s3a://) path."""
-    return path.startswith(("s3://", "s3a://"))
-
-
 def storage_options(settings: Settings) -> dict[str, str]:
     """The `deltalake` (delta-rs) options for s3:// paths.
 
@@ -145,8 +140,8 @@ def check(settings: Settings, create: bool = False) -> None:
             found = True
     except OSError as exc:
         text = str(exc)
-        if any(word in text for word in ("ACCESS_DENIED", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                                         "AccessDenied", "403")):
+        if any(word in text for word in ("ACCESS_DENIED", "AccessDenied", "InvalidAccessKeyId",
+                                         "SignatureDoesNotMatch")):
             raise ObjectStoreError(
                 f"the object store at {settings.s3_url} refused the credentials for bucket {settings.bucket!r}: "
                 "check PINLAKE_S3_ACCESS_KEY_ID and PINLAKE_S3_SECRET_ACCESS_KEY", Exit.REFUSED) from None
@@ -201,7 +196,7 @@ def command(settings: Settings) -> list[str]:
 def healthy(settings: Settings) -> bool:
     """True when the S3 API answers and the bucket can be listed (or created)."""
     try:
-        check(settings.model_copy(update={"s3_endpoint": None}), create=False)
+        check(settings)
         return True
     except ObjectStoreError as exc:
         return "does not exist" in str(exc)
@@ -209,12 +204,11 @@ def healthy(settings: Settings) -> bool:
 
 def after_start(settings: Settings) -> None:
     """Create the lakehouse's bucket (the filer may need a moment after the S3 port opens)."""
-    local = settings.model_copy(update={"s3_endpoint": None})
     errors: list[str] = []
 
     def created() -> bool:
         try:
-            check(local, create=True)
+            check(settings, create=True)
             return True
         except ObjectStoreError as exc:
             errors[:] = [str(exc)]

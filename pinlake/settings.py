@@ -11,6 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 TOPICS = {"pin": "pinterest.pin", "geo": "pinterest.geo", "user": "pinterest.user"}
 
 
+def is_s3(path: str) -> bool:
+    """True for a path on an S3-compatible object store (s3:// or s3a://)."""
+    return path.startswith(("s3://", "s3a://"))
+
+
 class Settings(BaseSettings):
     """Every knob of pinlake; local, compose and cluster runs differ only here."""
 
@@ -186,7 +191,7 @@ class Settings(BaseSettings):
     @property
     def on_s3(self) -> bool:
         """True when the tables live on an S3-compatible object store (an s3:// root)."""
-        return self.lakehouse.startswith(("s3://", "s3a://"))
+        return is_s3(self.lakehouse)
 
     @property
     def local_object_store(self) -> bool:
