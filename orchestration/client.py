@@ -214,5 +214,23 @@ def log_lines(entry) -> list[str]:
     lines = text.splitlines() or [""]
     out = [f"[{prefix}] {lines[0]}" if prefix else lines[0], *lines[1:]]
     if entry.get("error_detail"):
-        out.append(str(entry["error_detail"]))
+        out.extend(error_lines(entry["error_detail"]))
     return out
+
+
+def error_lines(detail) -> list[str]:
+    """A task's exception as Airflow logs it (structlog's dict of each exception in the chain,
+    innermost last): `Type: message` and where it was raised, as a traceback's last lines."""
+    if not isinstance(detail, list):
+        return [str(detail)]
+    lines = []
+    for exc in detail:
+        if not isinstance(exc, dict):
+            lines.append(str(exc))
+            continue
+        frames = exc.get("frames") or []
+        where = f"  at {frames[-1].get('filename')}:{frames[-1].get('lineno')} in {frames[-1].get('name')}" \
+            if frames and isinstance(frames[-1], dict) else None
+        lines += [("caused by " if exc.get("is_cause") else "") + f"{exc.get('exc_type')}: {exc.get('exc_value', '')}",
+                  *([where] if where else [])]
+    return lines

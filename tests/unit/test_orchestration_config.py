@@ -88,15 +88,38 @@ def test_spark_connection_and_launch_conf():
 def test_log_lines_of_structured_and_plain_entries():
     entries = [
         {"timestamp": "2026-01-01T00:00:00Z", "level": "error", "event": "Task failed\nTraceback ...",
-         "error_detail": [{"exc_type": "ValueError"}]},
+         "error_detail": [{"exc_type": "ValueError", "exc_value": "bad", "is_cause": False, "frames": []}]},
         "plain line one\nplain line two",
         {"event": "no stamp"},
     ]
     lines = [line for entry in entries for line in log_lines(entry)]
     assert lines == [
-        "[2026-01-01T00:00:00Z ERROR] Task failed", "Traceback ...", "[{'exc_type': 'ValueError'}]",
+        "[2026-01-01T00:00:00Z ERROR] Task failed", "Traceback ...", "ValueError: bad",
         "plain line one", "plain line two", "no stamp",
     ]
+
+
+def test_a_failed_task_s_exception_is_shown_as_its_type_message_and_place():
+    """Airflow logs a task's exception as structlog's dicts, the chain outermost first."""
+    import sys
+
+    import structlog
+
+    def fail():
+        try:
+            raise ConnectionResetError("reset by peer")
+        except OSError as exc:
+            raise RuntimeError("silver failed on the Spark job server") from exc
+
+    try:
+        fail()
+    except RuntimeError:
+        detail = structlog.tracebacks.ExceptionDictTransformer(use_rich=False, show_locals=False)(sys.exc_info())
+    lines = log_lines({"event": "Task failed with exception", "level": "error", "error_detail": detail})
+    assert lines[0] == "[ERROR] Task failed with exception"
+    assert lines[1] == "RuntimeError: silver failed on the Spark job server"
+    assert lines[2].startswith("  at ") and lines[2].endswith(" in fail") and __file__ in lines[2]
+    assert lines[3] == "caused by ConnectionResetError: reset by peer"
 
 
 def test_the_pool_bodies_are_what_airflow_takes_as_a_new_pool_and_as_a_patch():
