@@ -282,17 +282,12 @@ def append_rows(rows: pa.Table, name: str, root: str | None = None) -> None:
 
 def last_checkpoint(name: str, root: str | None = None) -> int:
     """The version of the table's last checkpoint (its `_last_checkpoint` file), -1 for none."""
-    path = f"{table_path(name, root)}/_delta_log/_last_checkpoint"
-    try:
-        if not is_s3(path):
-            text = Path(path).read_text()
-        else:
-            from pinlake import objectstore
+    from pinlake import objectstore
 
-            with objectstore.filesystem(get_settings()).open_input_stream(path.split("://", 1)[1]) as stream:
-                text = stream.read().decode()
-        return int(json.loads(text)["version"])
-    except (FileNotFoundError, ValueError, KeyError):
+    text = objectstore.read_text(f"{table_path(name, root)}/_delta_log/_last_checkpoint", get_settings())
+    try:
+        return int(json.loads(text)["version"]) if text is not None else -1
+    except (ValueError, KeyError):
         return -1
 
 

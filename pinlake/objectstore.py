@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pinlake import gotools
 from pinlake.exits import Exit
-from pinlake.settings import Settings
+from pinlake.settings import Settings, is_s3
 from pinlake.supervisor import Service, wait_until
 
 # The local store's ports from objectstore_port (S3) up: its master, volume server and filer,
@@ -113,6 +114,38 @@ def filesystem(settings: Settings):
         force_virtual_addressing=not settings.s3_path_style, allow_bucket_creation=True,
         connect_timeout=3, request_timeout=10, retry_strategy=fs.AwsStandardS3RetryStrategy(max_attempts=2),
     )
+
+
+def located(path: str, settings: Settings):
+    """The pyarrow file system holding `path` (a local path or an s3:// URI), and the path in it."""
+    from pyarrow import fs
+
+    if is_s3(path):
+        return filesystem(settings), path.split("://", 1)[1]
+    return fs.LocalFileSystem(), str(Path(path).absolute())
+
+
+def read_text(path: str, settings: Settings) -> str | None:
+    """A small file's text, on the disk or in the object store; None when it does not exist."""
+    store, where = located(path, settings)
+    try:
+        with store.open_input_stream(where) as stream:
+            return stream.read().decode()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # pyarrow's S3 file system says "Path does not exist" as a bare OSError
+        if "does not exist" in str(exc) or "NoSuchKey" in str(exc):
+            return None
+        raise
+
+
+def names(folder: str, settings: Settings) -> list[str]:
+    """The names directly in a folder, on the disk or in the object store; none when it is missing."""
+    from pyarrow import fs
+
+    store, where = located(folder, settings)
+    found = store.get_file_info(fs.FileSelector(where, allow_not_found=True))
+    return sorted(info.base_name for info in found)
 
 
 def check(settings: Settings, create: bool = False) -> None:

@@ -22,6 +22,7 @@ from lakehouse.bronze.metrics import BronzeMetrics
 from lakehouse.bronze.schema import EVENT_TABLES, RAW_BYTES, TOPIC_TABLES
 from lakehouse.bronze.state import (
     Offsets,
+    checkpoint_batches,
     checkpoint_dir,
     held_from_tables,
     heartbeat_file,
@@ -117,7 +118,7 @@ def start(spark: SparkSession, settings: Settings, once: bool):
     """Start the query on the durable checkpoint; returns the StreamingQuery."""
     checkpoint = checkpoint_dir(settings)
     held = held_from_tables(settings)
-    is_new = not any((checkpoint / "offsets").glob("[0-9]*"))
+    is_new = not checkpoint_batches(settings)
     begin = "earliest"  # ignored by Spark when the checkpoint exists: it resumes where it stopped
     if is_new:  # Kafka's partitions are needed only to resume after what bronze holds
         begin = starting_offsets(held, kafka_partitions(settings.bootstrap) if any(held.values()) else {})
@@ -131,7 +132,7 @@ def start(spark: SparkSession, settings: Settings, once: bool):
     return (kafka_stream(spark, settings, begin)
             .writeStream.queryName("bronze")
             .foreachBatch(writer)
-            .option("checkpointLocation", str(checkpoint))
+            .option("checkpointLocation", checkpoint)
             .trigger(**trigger)
             .start())
 

@@ -1,6 +1,7 @@
 """The bronze stream's small state files under the data root (never inside the checkpoint).
 
-- `checkpoints/bronze/`: Spark's checkpoint (offset and commit logs). pinlake never deletes it.
+- `checkpoints/bronze/`: Spark's checkpoint (offset and commit logs), or `<root>/_checkpoints/bronze`
+  beside the tables on an object store. pinlake never deletes it.
 - `bronze/offsets.json`: written after each micro-batch's Delta commits: the next offset
   bronze expects per topic partition (= max offset held + 1), rows held, batch times.
 - `bronze/heartbeat.json`: written every few seconds by the stream's driver: pid, query
@@ -21,9 +22,28 @@ from pinlake.settings import Settings
 Offsets = dict[str, dict[str, int]]  # topic -> partition (as text, JSON keys) -> next offset
 
 
-def checkpoint_dir(settings: Settings) -> Path:
-    """The stream's durable checkpoint; deleting it would re-read Kafka from the start."""
-    return settings.data_root / "checkpoints" / "bronze"
+def checkpoint_dir(settings: Settings) -> str:
+    """The stream's durable checkpoint; deleting it would re-read Kafka from the start. Beside the
+    tables on an object store (`<root>/_checkpoints/bronze`: a driver on any machine resumes from
+    it), under the data root on a disk."""
+    if settings.on_s3:
+        return f"{settings.lakehouse.rstrip('/')}/_checkpoints/bronze"
+    return str(settings.data_root / "checkpoints" / "bronze")
+
+
+def checkpoint_batches(settings: Settings, log: str = "offsets") -> set[int]:
+    """The batch ids in one of the checkpoint's logs: `offsets` (planned) or `commits` (done)."""
+    from pinlake import objectstore
+
+    return {int(n) for n in objectstore.names(f"{checkpoint_dir(settings)}/{log}", settings) if n.isdigit()}
+
+
+def checkpoint_query_id(settings: Settings) -> str | None:
+    """The stream's id, stable for the life of its checkpoint (Spark's `metadata` file), if any."""
+    from pinlake import objectstore
+
+    text = objectstore.read_text(f"{checkpoint_dir(settings)}/metadata", settings)
+    return json.loads(text)["id"] if text else None
 
 
 def state_dir(settings: Settings) -> Path:

@@ -31,7 +31,15 @@ from pyspark.sql import functions as F
 
 from lakehouse import tables
 from lakehouse.bronze.schema import RAW_BYTES, TOPIC_TABLES
-from lakehouse.bronze.state import Offsets, checkpoint_dir, merge_offsets, now_iso, offsets_file, write_json
+from lakehouse.bronze.state import (
+    Offsets,
+    checkpoint_dir,
+    checkpoint_query_id,
+    merge_offsets,
+    now_iso,
+    offsets_file,
+    write_json,
+)
 from lakehouse.bronze.transform import to_bronze, to_raw_bytes, undecodable
 from pinlake.settings import Settings
 
@@ -41,7 +49,10 @@ CHECKPOINT_EVERY = 10  # commits between two checkpoints of a bronze table, Delt
 
 def query_id(settings: Settings) -> str:
     """The stream's id, stable for the life of its checkpoint (Spark's `metadata` file)."""
-    return json.loads((checkpoint_dir(settings) / "metadata").read_text())["id"]
+    found = checkpoint_query_id(settings)
+    if found is None:
+        raise RuntimeError(f"the bronze checkpoint {checkpoint_dir(settings)} has no metadata: the stream has not started")
+    return found
 
 
 def marked_append(df: DataFrame, name: str, settings: Settings, app_id: str, batch_id: int) -> None:

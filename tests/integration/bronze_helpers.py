@@ -86,15 +86,9 @@ def expected_offsets(spark: SparkSession, marks: dict) -> DataFrame:
     return spark.createDataFrame(rows, "topic string, partition int, offset bigint")
 
 
-def batch_ids(folder: Path) -> set[int]:
-    """The batch ids of a checkpoint folder (`offsets` or `commits`)."""
-    return {int(p.name) for p in folder.glob("[0-9]*")} if folder.is_dir() else set()
-
-
 def in_flight(settings: Settings) -> int | None:
     """The batch planned in the stream's checkpoint but not committed there, if any."""
-    from lakehouse.bronze.state import checkpoint_dir
+    from lakehouse.bronze.state import checkpoint_batches
 
-    cp = checkpoint_dir(settings)
-    pending = batch_ids(cp / "offsets") - batch_ids(cp / "commits")
+    pending = checkpoint_batches(settings, "offsets") - checkpoint_batches(settings, "commits")
     return max(pending) if pending else None

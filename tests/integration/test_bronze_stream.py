@@ -166,8 +166,8 @@ def test_a_replayed_batch_is_written_only_to_the_tables_that_miss_it(spark, tmp_
 
     settings = Settings(data_root=tmp_path)
     root = settings.lakehouse
-    checkpoint_dir(settings).mkdir(parents=True)
-    (checkpoint_dir(settings) / "metadata").write_text(json.dumps({"id": "q-1"}))
+    Path(checkpoint_dir(settings)).mkdir(parents=True)
+    (Path(checkpoint_dir(settings)) / "metadata").write_text(json.dumps({"id": "q-1"}))
     ensure_tables(spark, settings)
     paths = {topic: tables.table_path(name, root) for topic, name in TOPIC_TABLES.items()}
 
@@ -210,8 +210,8 @@ def test_the_writer_checkpoints_each_table_every_tenth_commit_instead_of_spark(s
 
     settings = Settings(data_root=tmp_path)
     root = settings.lakehouse
-    checkpoint_dir(settings).mkdir(parents=True)
-    (checkpoint_dir(settings) / "metadata").write_text(json.dumps({"id": "q-1"}))
+    Path(checkpoint_dir(settings)).mkdir(parents=True)
+    (Path(checkpoint_dir(settings)) / "metadata").write_text(json.dumps({"id": "q-1"}))
     paths = {topic: tables.table_path(name, root) for topic, name in TOPIC_TABLES.items()}
     old = paths["pinterest.pin"]  # as an earlier pinlake made it: append-only, nothing else
     (DeltaTable.createIfNotExists(spark).location(old).addColumns(BRONZE_SCHEMA).partitionedBy("ingest_date")

@@ -31,6 +31,7 @@ import pytest
 
 from ingest.emulator import count_events, generate
 from lakehouse import catalog, tables
+from lakehouse.bronze.state import checkpoint_batches
 from pinlake.settings import get_settings
 from pinlake.supervisor import wait_until
 from tests.conftest import free_block, processes_of
@@ -145,6 +146,9 @@ def test_demo_path_through_every_layer(tmp_path, monkeypatch):
         assert wait_until(lambda: all(s["running"] and s["healthy"] for s in status(env).values()), 180, 5.0), \
             status(env)
         assert status(env)["objectstore"]["bucket"] == "pinlake"
+        # bronze's checkpoint beside the tables, where a stream on another machine would resume from it
+        assert status(env)["bronze"]["checkpoint"] == "s3://pinlake/lake/_checkpoints/bronze"
+        assert checkpoint_batches(settings) and not (settings.data_root / "checkpoints").exists()
         assert tables.exists("gold.category_by_country", settings.lakehouse) and not delta_tables_on_disk(settings.data_root)
         airflow = status(env)["airflow"]  # where the generated password is, never the password itself
         password = json.loads(Path(airflow["password_file"]).read_text())["admin"]

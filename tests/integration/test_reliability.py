@@ -1,7 +1,9 @@
 """Reliability: faults injected across the running stack, and nothing lost (docs/RELIABILITY.md).
 
 One stack for the module, as `pinlake up` runs it minus Airflow: a Kafka broker, the API
-(with a key) and the bronze stream, each a supervised process on 127.0.0.1. Events go in
+(with a key) and the bronze stream, each a supervised process on 127.0.0.1, with the lakehouse
+and bronze's checkpoint on the local object store (the session's SeaweedFS), as a team that
+keeps its tables where every worker reaches them runs it. Events go in
 through the API while faults are injected; every 200 is written to a ledger, as
 `pinlake emit --ledger` writes it. Each fault's test ends as a user would check it: the
 bronze stream caught up, the silver job run, and `pinlake audit --ledger` clean (every
@@ -24,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import threading
@@ -43,20 +44,21 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 
-from pinlake.http import create_app
 from ingest.emulator import generate
 from ingest.service import API, api_url, ready
 from lakehouse import tables
 from lakehouse.bronze.schema import TOPIC_TABLES
-from lakehouse.bronze.state import checkpoint_dir, read_json
 from lakehouse.bronze.service import BRONZE
+from lakehouse.bronze.state import checkpoint_batches, checkpoint_query_id
 from lakehouse.bronze.writer import last_batch
+from pinlake import objectstore
 from pinlake.demo import wait_for_bronze
+from pinlake.http import create_app
 from pinlake.kafka import KAFKA, brokers
-from pinlake.settings import Settings
+from pinlake.settings import Settings, get_settings
 from pinlake.supervisor import Supervisor, wait_until
-from tests.conftest import make_settings, processes_of
-from tests.integration.bronze_helpers import batch_ids, in_flight, watermarks
+from tests.conftest import make_settings, processes_of, s3a_for
+from tests.integration.bronze_helpers import in_flight, watermarks
 from tests.integration.ingest_helpers import read_since
 from tests.integration.test_end_to_end import PINLAKE, run
 
@@ -98,10 +100,21 @@ def running_stack(root: Path, **overrides) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, object_store, spark):
+    """The stack with its lakehouse in the session's object store (its endpoint given, as a store
+    of one's own is); this process and the tests' Spark read the tables there too."""
     print(f"\nreliability seed {SEED}")
-    with running_stack(tmp_path_factory.mktemp("reliability") / "var") as running:
-        yield running
+    on_store = {"lakehouse_root": f"s3://{object_store.bucket}/reliability", "s3_endpoint": object_store.s3_url}
+    with running_stack(tmp_path_factory.mktemp("reliability") / "var", **on_store) as running, \
+            pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in running.settings.child_env().items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        s3a_for(spark, running.settings)
+        try:
+            yield running
+        finally:
+            get_settings.cache_clear()
 
 
 class Ingest(threading.Thread):
@@ -192,9 +205,8 @@ def audit_clean(stack: Stack, spark) -> list[dict]:
 
 def _log_version(settings: Settings, name: str) -> int:
     """A table's latest Delta version from its log folder (cheap enough to poll), -1 before its first commit."""
-    log = os.path.join(tables.table_path(name, settings.lakehouse), "_delta_log")
-    return max((int(f[:20]) for f in os.listdir(log) if f.endswith(".json")), default=-1) \
-        if os.path.isdir(log) else -1
+    log = f"{tables.table_path(name, settings.lakehouse)}/_delta_log"
+    return max((int(f[:20]) for f in objectstore.names(log, settings) if f.endswith(".json")), default=-1)
 
 
 def _versions(settings: Settings) -> dict[str, int]:
@@ -204,7 +216,7 @@ def _versions(settings: Settings) -> dict[str, int]:
 
 def _window(settings: Settings, kind: str, deadline: float) -> bool:
     """Return at the moment the stream is in the window `kind`: True, or False at the deadline."""
-    seen = max(batch_ids(checkpoint_dir(settings) / "offsets"), default=-1)
+    seen = max(checkpoint_batches(settings), default=-1)
     while time.monotonic() < deadline:
         batch = in_flight(settings)
         if batch is not None and batch > seen:
@@ -231,7 +243,7 @@ def _where_it_landed(settings: Settings) -> str:
     batch = in_flight(settings)
     if batch is None:
         return "between batches"
-    app = "pinlake-bronze-" + read_json(checkpoint_dir(settings) / "metadata")["id"]
+    app = f"pinlake-bronze-{checkpoint_query_id(settings)}"
     written = [name for name in TOPIC_TABLES.values()
                if last_batch(name, settings.lakehouse, app) == batch]
     if not written:
@@ -474,8 +486,11 @@ def test_after_abuse_and_fuzzing_the_api_is_ready_and_the_audit_clean(stack, spa
 # -- 5. the silver job, SIGKILLed in the middle of its MERGEs ------------------------------------
 
 def _data_files(settings: Settings, name: str) -> set[str]:
-    folder = Path(tables.table_path(name, settings.lakehouse))
-    return {str(p) for p in folder.rglob("*.parquet")}
+    from pyarrow import fs
+
+    store, folder = objectstore.located(tables.table_path(name, settings.lakehouse), settings)
+    found = store.get_file_info(fs.FileSelector(folder, recursive=True, allow_not_found=True))
+    return {f.path for f in found if f.path.endswith(".parquet")}
 
 
 SILVER = ("silver.pins", "silver.geo", "silver.users")
@@ -495,8 +510,13 @@ def test_silver_sigkilled_mid_merge_then_rerun_equals_an_uninterrupted_run(stack
         assert ingest.more_than(1500, timeout=300)
     wait_for_bronze(stack.settings, timeout=600)
     # An uninterrupted run's input: a copy of the lakehouse as it is now (bronze idle, no new events).
-    reference = stack.settings.model_copy(update={"data_root": tmp_path / "reference"})
-    shutil.copytree(stack.settings.lakehouse, reference.lakehouse)
+    from pyarrow import fs
+
+    reference = stack.settings.model_copy(update={"data_root": tmp_path / "reference",
+                                                  "lakehouse_root": f"{stack.settings.lakehouse}-reference"})
+    store, source = objectstore.located(stack.settings.lakehouse, stack.settings)
+    fs.copy_files(source, objectstore.located(reference.lakehouse, reference)[1], source_filesystem=store,
+                  destination_filesystem=store)
 
     window = random.Random(SEED).choice(["merge writing files", "some merges committed"])
     versions = {name: _log_version(stack.settings, name) for name in (*SILVER, "silver.progress")}

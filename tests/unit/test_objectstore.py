@@ -59,3 +59,28 @@ def test_the_local_stores_ports_follow_its_s3_port():
     s = settings(objectstore_port=9100)
     ports = [objectstore.port(s, role) for role in objectstore.PORTS]
     assert ports == list(range(9100, 9108))
+
+
+def test_the_checkpoint_is_beside_the_tables_on_a_store_and_under_the_data_root_on_a_disk(tmp_path):
+    from lakehouse.bronze.state import checkpoint_dir
+
+    assert checkpoint_dir(settings(lakehouse_root="s3://lake-bucket/prefix/")) == \
+        "s3://lake-bucket/prefix/_checkpoints/bronze"
+    assert checkpoint_dir(Settings(_env_file=None, data_root=tmp_path)) == str(tmp_path / "checkpoints" / "bronze")
+
+
+def test_small_files_are_read_and_listed_alike_on_a_disk(tmp_path):
+    """The helpers the checkpoint's readers use, on a local path (on the store: the integration tests)."""
+    from lakehouse.bronze.state import checkpoint_batches, checkpoint_query_id
+
+    disk = Settings(_env_file=None, data_root=tmp_path)
+    assert checkpoint_batches(disk) == set() and checkpoint_query_id(disk) is None  # no checkpoint yet
+    folder = tmp_path / "checkpoints" / "bronze"
+    (folder / "offsets").mkdir(parents=True)
+    for name in ("0", "1", ".1.crc", "2"):
+        (folder / "offsets" / name).write_text("v1")
+    (folder / "metadata").write_text('{"id": "q-7"}')
+    assert checkpoint_batches(disk) == {0, 1, 2} and checkpoint_batches(disk, "commits") == set()
+    assert checkpoint_query_id(disk) == "q-7"
+    assert objectstore.names(str(folder), disk) == ["metadata", "offsets"]
+    assert objectstore.read_text(str(folder / "missing"), disk) is None
