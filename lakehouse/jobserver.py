@@ -27,14 +27,16 @@ import json
 import logging
 import sys
 import threading
+import time
 import traceback
 import urllib.error
 import urllib.request
 from http import HTTPStatus
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pinlake.settings import Settings, get_settings
-from pinlake.supervisor import Service
+from pinlake.supervisor import Service, wait_until
 
 # The jobs a DAG step may send: module -> what it is (the spark-submit applications of the DAGs).
 JOBS = {
@@ -190,10 +192,23 @@ def answers(url: str | None, timeout: float = 3.0) -> bool:
         return False
 
 
-def submit(url: str, module: str, args: list[str], timeout: float) -> str:
+def submit(url: str, module: str, args: list[str], timeout: float,
+           on_busy: Callable[[str], None] | None = None) -> str:
     """Run a job on the server and wait for it; its output. JobFailed when the job failed,
-    RuntimeError when the server refused it."""
+    RuntimeError when the server refused it.
+
+    A server busy with another job (one the pool did not count: the job of an earlier try of a
+    task killed without cancelling it) is waited for, within the timeout, and `on_busy` told
+    what it runs; the job then starts.
+    """
+    deadline = time.monotonic() + timeout
     status, body = call(url, "/jobs", {"module": module, "args": args}, timeout)
+    while status == HTTPStatus.CONFLICT and time.monotonic() < deadline:
+        if on_busy is not None:
+            on_busy(body.get("error", "busy"))
+        wait_until(lambda: call(url, "/health", None, 30)[1].get("running") is None,
+                   max(deadline - time.monotonic(), 0.0), interval=2.0)
+        status, body = call(url, "/jobs", {"module": module, "args": args}, max(deadline - time.monotonic(), 1.0))
     if status == HTTPStatus.OK:
         return body["output"]
     if status == HTTPStatus.INTERNAL_SERVER_ERROR:

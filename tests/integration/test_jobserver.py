@@ -1,6 +1,6 @@
 """The Spark job server (`lakehouse/jobserver.py`) as `pinlake up` starts it: the silver and gold
 jobs run in its warm session and publish the oracle's gold, one job at a time (a second one
-meanwhile is a 409); a wrong request is a 400 naming the field; a failed job is an answer with
+meanwhile is a 409, which a step's submit waits out); a wrong request is a 400 naming the field; a failed job is an answer with
 its error, and the server goes on."""
 
 from __future__ import annotations
@@ -49,10 +49,14 @@ def test_silver_and_gold_on_the_server_publish_the_oracles_gold_one_job_at_a_tim
         status, body = jobserver.call(url, "/jobs", {"module": "lakehouse.gold.job", "args": ["it-early"]}, 30)
         assert silver.is_alive(), "silver ended before the second job was sent; nothing was tested"
         assert status == 409 and "busy: lakehouse.silver.job is running" in body["error"], (status, body)
+        # A step's submit (a retried task whose earlier try's job still runs) waits for it, then runs.
+        busy: list[str] = []
+        gold = jobserver.submit(url, "lakehouse.gold.job", ["it-gold"], timeout=900, on_busy=busy.append)
+        assert busy == ["busy: lakehouse.silver.job is running"], busy
     finally:
         silver.join(900)
     assert answers and "'topic': 'pinterest.pin'" in answers[0], answers
-    print(f"gold on the server:\n{jobserver.submit(url, 'lakehouse.gold.job', ['it-gold'], timeout=900)}")
+    print(f"gold on the server:\n{gold}")
     assert_gold(published_gold(settings.lakehouse), gold_of_events(events))
     assert_oracle_agrees(settings.lakehouse)
     # The same run again finds nothing new, in the same warm session.
