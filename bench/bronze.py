@@ -46,14 +46,14 @@ import httpx  # noqa: E402
 from ingest.emulator import generate  # noqa: E402
 from ingest.service import API, api_url, ready  # noqa: E402
 from lakehouse import tables  # noqa: E402
-from lakehouse.bronze.state import offsets_file, read_json  # noqa: E402
 from lakehouse.bronze.schema import TOPIC_TABLES  # noqa: E402
 from lakehouse.bronze.service import BRONZE  # noqa: E402
+from lakehouse.bronze.state import offsets_file, read_json  # noqa: E402
 from lakehouse.bronze.status import bronze_status  # noqa: E402
 from pinlake.kafka import KAFKA  # noqa: E402
 from pinlake.settings import Settings  # noqa: E402
 from pinlake.supervisor import Supervisor, wait_until  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 
 def post(client: httpx.Client, events: list[dict]) -> tuple[float, list[str]]:

@@ -38,8 +38,8 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
-import signal  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -52,7 +52,7 @@ from ingest.validation import parse_record  # noqa: E402
 from pinlake.kafka import brokers, partitions, service_name  # noqa: E402
 from pinlake.settings import TOPICS, Settings  # noqa: E402
 from pinlake.supervisor import Supervisor, wait_until  # noqa: E402
-from tests.conftest import free_block, free_port  # noqa: E402
+from tests.ports import free_block, free_port  # noqa: E402
 
 
 def http_request(path: str, body: bytes) -> bytes:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import psutil
 import pytest
 
 from pinlake.settings import Settings
+from tests.ports import free_block, free_port  # noqa: F401 - the tests import them from here
 
 # The JVMs the tests start (Kafka, the jobs' commands, the bronze stream, the job server) compile
 # with C1 only: their inputs are tiny and most live for a minute or two, so C2's compilations
@@ -27,32 +27,6 @@ TEST_CONF = {
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
 }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def free_block(size: int) -> int:
-    """The first of `size` consecutive loopback ports that nothing listens on right now."""
-    for _ in range(200):
-        base = free_port()
-        sockets = []
-        try:
-            for port in range(base, base + size):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no {size} consecutive free ports found")
 
 
 def make_settings(data_root: Path, **overrides) -> Settings:
