@@ -31,8 +31,8 @@ import time
 import traceback
 import urllib.error
 import urllib.request
-from http import HTTPStatus
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pinlake.settings import Settings, get_settings

@@ -115,8 +115,9 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         self.log.info("running %s on the Spark job server %s: no spark-submit", self.module, server)
         timeout = self.execution_timeout.total_seconds() if self.execution_timeout else 24 * 3600
         try:
-            output = jobserver.submit(server, self.module, list(self.application_args or []), timeout,
-                                      on_busy=lambda what: self.log.warning("the Spark job server is %s: waiting", what))
+            output = jobserver.submit(
+                server, self.module, list(self.application_args or []), timeout,
+                on_busy=lambda what: self.log.warning("the Spark job server is %s: waiting", what))
         except jobserver.JobFailed as exc:
             self.log.error("%s", exc.output)
             raise RuntimeError(f"{self.task_id} failed on the Spark job server: {exc}") from None

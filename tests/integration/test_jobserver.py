@@ -1,7 +1,7 @@
 """The Spark job server (`lakehouse/jobserver.py`) as `pinlake up` starts it: the silver and gold
 jobs run in its warm session and publish the oracle's gold, one job at a time (a second one
-meanwhile is a 409, which a step's submit waits out); a wrong request is a 400 naming the field; a failed job is an answer with
-its error, and the server goes on."""
+meanwhile is a 409, which a step's submit waits out); a wrong request is a 400 naming the field;
+a failed job is an answer with its error, and the server goes on."""
 
 from __future__ import annotations
 
